@@ -1,0 +1,74 @@
+# Two commands do everything on a fresh machine: `make synth` and `make test`.
+# Each installs what it needs first (a virtual environment with pinned packages, the pinned CDK CLI).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ENV ?= sandbox
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CDK := node_modules/.bin/cdk
+OUT := cdk.out
+
+# Quiet, offline tools: no Node end-of-life banner, no SDK warnings, no telemetry or notices.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
+export NODE_NO_WARNINGS := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+CDK_FLAGS := --no-notices --no-version-reporting
+
+.PHONY: help setup synth test lint typecheck unit cfn-lint snapshot-update bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+# --- setup (each step reruns only when its pins change) ---------------------------------------------------------
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11 or newer is required, found " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : (console.error("error: Node.js 20 or newer is required, found " + process.version), 1))'
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(VENV)/.installed node_modules/.installed ## Install the pinned Python packages and CDK CLI
+
+# --- the two commands --------------------------------------------------------------------------------------------
+
+synth: setup ## Synthesize one environment (ENV=sandbox) into cdk.out and list its stacks
+	$(CDK) synth $(CDK_FLAGS) --quiet -c env=$(ENV) --output $(OUT)
+	@$(BIN)/python -m tools.synth_summary $(OUT)
+
+test: setup lint typecheck unit ## Run everything CI runs: format, lint, types, tests (templates, nag, cfn-lint)
+
+# --- parts of `make test` ----------------------------------------------------------------------------------------
+
+lint: setup ## ruff format check and lint
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+# mypy's cache of aws-cdk-lib's types takes minutes to build cold; keep it outside the clone so that every clone
+# (CI's included) on the same machine reuses it.
+MYPY_CACHE ?= $(HOME)/.cache/ml-data-lake/mypy
+
+typecheck: setup ## mypy --strict over the code
+	$(BIN)/mypy --cache-dir $(MYPY_CACHE)
+
+unit: setup ## pytest: config, templates, snapshots, cdk-nag, cfn-lint, Lambda, Glue, tools
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+snapshot-update: setup ## Accept template changes into the snapshots (review the diff!)
+	$(BIN)/pytest tests/infra --snapshot-update
+
+bench: setup ## Run the benchmarks and print their figures
+	$(BIN)/python -m bench.synth_bench
+
+clean: ## Remove what the commands produced (keeps the installs)
+	rm -rf $(OUT) .pytest_cache .ruff_cache reports

@@ -1,0 +1,41 @@
+"""The security gate: the cdk-nag packs every stack must pass, and the one way to acknowledge a finding."""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk import Acknowledgment, Validations
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks
+from constructs import IConstruct
+
+NAG_PACKS: tuple[type[NagPack], ...] = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks)
+
+# A rule id as cdk-nag prints it, optionally narrowed to one finding: `AwsSolutions-IAM5[Action::s3:List*]`.
+_RULE_ID = re.compile(r"^(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R5|PCI\.DSS\.321)-[A-Za-z0-9]+(\[.+\])?$")
+_MIN_REASON_WORDS = 6
+
+
+def register_nag_packs(scope: IConstruct) -> None:
+    """Run every pack at synthesis; any unacknowledged finding then fails `cdk synth`."""
+    Validations.of(scope).add_plugins(*(pack(scope) for pack in NAG_PACKS))
+
+
+def acknowledge(construct: IConstruct, *rule_ids: str, reason: str) -> None:
+    """Accept the findings of these rules on `construct` (and its children), with a reason why they are safe here.
+
+    Pass one rule, or the same check as each pack names it (e.g. the S3 logging rule of all four packs).
+    """
+    if not rule_ids:
+        raise ValueError(f"acknowledge on {construct.node.path}: name at least one rule id")
+    for rule_id in rule_ids:
+        if not _RULE_ID.match(rule_id):
+            raise ValueError(
+                f"acknowledge on {construct.node.path}: rule id {rule_id!r} is not a cdk-nag rule id such as "
+                "'AwsSolutions-S1' or 'AwsSolutions-IAM5[Action::s3:List*]'"
+            )
+    if len(reason.split()) < _MIN_REASON_WORDS or not reason.rstrip().endswith("."):
+        raise ValueError(
+            f"acknowledge {', '.join(rule_ids)} on {construct.node.path}: reason {reason!r} must be a full sentence "
+            f"(at least {_MIN_REASON_WORDS} words, ending with a full stop) saying why the finding is safe here"
+        )
+    Validations.of(construct).acknowledge(*(Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids))

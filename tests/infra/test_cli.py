@@ -1,0 +1,95 @@
+"""The user's path end to end: the CDK CLI and app.py as subprocesses, with the nag gate registered."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.synth import ROOT, cdk_json
+
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+QUIET = {
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": subprocess.run(
+        ["node", "-p", "process.versions.node.split('.')[0]"],  # noqa: S607 - node from PATH, as the Makefile uses it
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip(),
+    "NODE_NO_WARNINGS": "1",
+    "CDK_DISABLE_CLI_TELEMETRY": "true",
+}
+pytestmark = pytest.mark.xdist_group("cli")
+
+
+def _run_app(context: dict[str, Any], outdir: Path) -> subprocess.CompletedProcess[str]:
+    """Run app.py as the CLI does: context in CDK_CONTEXT_JSON, output folder in CDK_OUTDIR."""
+    env = {**os.environ, **QUIET, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(outdir)}
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300
+    )
+
+
+def _context(**overrides: Any) -> dict[str, Any]:
+    return {**cdk_json()["context"], **overrides}
+
+
+def test_a_bad_setting_is_one_line_and_no_stack_trace(tmp_path: Path) -> None:
+    # Given the project's settings with one value out of AWS's range
+    context = _context(env="sandbox")
+    context["environments"]["sandbox"]["kinesis"]["retention_hours"] = 9000
+    # When the app runs
+    result = _run_app(context, tmp_path)
+    # Then it stops with status 2 and exactly one line that names the setting, the value and the limit
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: environments.sandbox.kinesis.retention_hours = 9000: input should be less than or equal to 8760"
+    ]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_prod_passes_every_nag_pack_at_synthesis(tmp_path: Path) -> None:
+    result = _run_app(_context(env="prod"), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "MlDataLake-prod-Storage.template.json").exists()
+
+
+def test_cdk_synth_of_the_default_environment_is_clean_and_quiet(tmp_path: Path) -> None:
+    # When a user runs `cdk synth` with no arguments (as `make synth` does)
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        [str(CDK), "synth", "--no-notices", "--quiet", "--output", str(tmp_path)],
+        cwd=ROOT,
+        env={**os.environ, **QUIET},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    # Then every nag pack passed, the sandbox stacks exist and the CLI said only where it wrote them
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "MlDataLake-sandbox-Storage.template.json").exists()
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert lines[0] == f"Successfully synthesized to {tmp_path}"
+    assert all(line.startswith("Supply a stack id") for line in lines[1:]), lines
+
+
+def test_cdk_synth_of_an_unknown_environment_lists_the_known_ones(tmp_path: Path) -> None:
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        [str(CDK), "synth", "--no-notices", "--quiet", "-c", "env=staging", "--output", str(tmp_path)],
+        cwd=ROOT,
+        env={**os.environ, **QUIET},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "error: unknown environment 'staging' (from -c env=...); known environments: prod, sandbox" in output
+    assert "Traceback" not in output
+    assert "end-of-life" not in output

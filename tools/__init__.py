@@ -1,0 +1,1 @@
+"""Command-line tools that work against a deployed environment."""
