@@ -19,7 +19,8 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help setup synth test lint typecheck unit cfn-lint snapshot-update bench clean
+.PHONY: help setup synth test lint typecheck unit security snapshot-update bench clean
+.PHONY: deploy smoke diff destroy cost
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -40,13 +41,22 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed ## Install the pinned Python packages and CDK CLI
 
+# checkov pins boto3 and packaging to versions the main environment cannot take, so it gets an environment of its own.
+CHECKOV_VENV := .venv-checkov
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt constraints-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip==25.3
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt -c constraints-checkov.txt
+	@touch $@
+
 # --- the two commands --------------------------------------------------------------------------------------------
 
 synth: setup ## Synthesize one environment (ENV=sandbox) into cdk.out and list its stacks
 	$(CDK) synth $(CDK_FLAGS) --quiet -c env=$(ENV) --output $(OUT)
 	@$(BIN)/python -m tools.synth_summary $(OUT)
 
-test: setup lint typecheck unit ## Run everything CI runs: format, lint, types, tests (templates, nag, cfn-lint)
+test: setup lint typecheck unit security ## Run everything CI runs: format, lint, types, tests, the security gate
 
 # --- parts of `make test` ----------------------------------------------------------------------------------------
 
@@ -61,14 +71,41 @@ MYPY_CACHE ?= $(HOME)/.cache/ml-data-lake/mypy
 typecheck: setup ## mypy --strict over the code
 	$(BIN)/mypy --cache-dir $(MYPY_CACHE)
 
-unit: setup ## pytest: config, templates, snapshots, cdk-nag, cfn-lint, Lambda, Glue, tools
+unit: setup $(CHECKOV_VENV)/.installed ## pytest: config, templates, snapshots, cdk-nag, cfn-lint, Lambda, Glue, tools
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+security: setup $(CHECKOV_VENV)/.installed ## cdk-nag, cfn-lint and checkov over every environment; reports/security/
+	$(BIN)/python -m tools.security
 
 snapshot-update: setup ## Accept template changes into the snapshots (review the diff!)
 	$(BIN)/pytest tests/infra --snapshot-update
 
+# --- a sandbox account (these need AWS credentials, except `make cost`) ------------------------------------------
+
+# Confirmations for environments that keep their data (prod): `make deploy ENV=prod CONFIRM=prod`,
+# `make destroy ENV=prod FORCE=prod`.
+CONFIRM ?=
+FORCE ?=
+
+deploy: setup ## Check credentials and bootstrap, deploy every stack of ENV, write outputs/ENV.json
+	$(BIN)/python -m tools.deploy --env $(ENV) --confirm "$(CONFIRM)" -- $(CDK) $(CDK_FLAGS)
+
+smoke: setup ## Push test records through the deployed ENV and check the raw zone, workflow, Parquet, tables
+	$(BIN)/python -m tools.smoke --env $(ENV) --confirm "$(CONFIRM)"
+
+diff: setup ## cdk diff of ENV against its deployed stacks
+	$(BIN)/python -m tools.deploy --env $(ENV) --diff -- $(CDK) $(CDK_FLAGS)
+
+destroy: setup ## Delete the stacks of ENV; refused where its settings keep data, unless FORCE=ENV
+	$(BIN)/python -m tools.destroy --env $(ENV) --force "$(FORCE)" -- $(CDK) $(CDK_FLAGS)
+
+cost: setup ## Estimate the fixed monthly cost of ENV from its synthesized templates
+	$(BIN)/python -m tools.cost --env $(ENV)
+
 bench: setup ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench.synth_bench
+	$(BIN)/python -m bench.bench_transform
+	$(BIN)/python -m bench.bench_etl
 
 clean: ## Remove what the commands produced (keeps the installs)
 	rm -rf $(OUT) .pytest_cache .ruff_cache reports

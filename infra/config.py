@@ -50,13 +50,17 @@ SHARD_INGEST_MB_PER_SECOND = 1.0
 SHARD_INGEST_RECORDS_PER_SECOND = 1000
 SHARD_EGRESS_MB_PER_SECOND = 2.0
 
-# Firehose needs at least this buffer when dynamic partitioning is on.
+# Firehose needs at least this buffer when dynamic partitioning is on, and offers no zero buffering with it
+# (the CDK refuses an interval under 60 s).
 DYNAMIC_PARTITIONING_MIN_BUFFER_MB = 64
+DYNAMIC_PARTITIONING_MIN_INTERVAL_SECONDS = 60
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+# 11 characters at most: the longest bucket name, `ml-data-lake-<env>-curated-<account>-<region>-an`, must fit
+# S3's 63 characters with the longest region codes (see infra/constructs/lake_bucket.py).
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,10}$")
 _SCHEDULE = re.compile(r"^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
 
 
@@ -244,7 +248,8 @@ class FirehoseSettings(_Settings):
         "(uses dynamic partitioning, which needs a buffer of at least 64 MB).",
     )
     buffer_interval_seconds: Annotated[int, Field(ge=0, le=900)] = Field(
-        default=300, description="Seconds Firehose buffers before writing an object (0 to 900)."
+        default=300,
+        description="Seconds Firehose buffers before writing an object (0 to 900; 60 or more with `device`).",
     )
     buffer_size_mb: Annotated[int, Field(ge=1, le=128)] = Field(
         default=64, description="MB Firehose buffers before writing an object (1 to 128; 64 or more with `device`)."
@@ -268,6 +273,13 @@ class FirehoseSettings(_Settings):
                 "buffer_size_mb",
                 self.buffer_size_mb,
                 f"must be at least {DYNAMIC_PARTITIONING_MIN_BUFFER_MB} when partitioning is 'device' "
+                "(Firehose dynamic partitioning)",
+            )
+        if self.partitioning == "device" and self.buffer_interval_seconds < DYNAMIC_PARTITIONING_MIN_INTERVAL_SECONDS:
+            raise _FieldError(
+                "buffer_interval_seconds",
+                self.buffer_interval_seconds,
+                f"must be at least {DYNAMIC_PARTITIONING_MIN_INTERVAL_SECONDS} when partitioning is 'device' "
                 "(Firehose dynamic partitioning)",
             )
         return self
@@ -359,7 +371,8 @@ class EnvironmentSettings(_Settings):
     def _name(cls, name: str) -> str:
         if not _ENV_NAME.match(name):
             raise ValueError(
-                f"got {name!r}; use lower-case letters, digits and '-', starting with a letter, 20 at most"
+                f"got {name!r}; use lower-case letters, digits and '-', starting with a letter, 11 at most "
+                "(it is part of every bucket name)"
             )
         return name
 

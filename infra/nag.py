@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from aws_cdk import Acknowledgment, Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks
@@ -33,9 +37,49 @@ def acknowledge(construct: IConstruct, *rule_ids: str, reason: str) -> None:
                 f"acknowledge on {construct.node.path}: rule id {rule_id!r} is not a cdk-nag rule id such as "
                 "'AwsSolutions-S1' or 'AwsSolutions-IAM5[Action::s3:List*]'"
             )
+    require_full_sentence(reason, what=f"acknowledge {', '.join(rule_ids)} on {construct.node.path}")
+    pending = _deferred.get()
+    if pending is not None:
+        pending.extend(PendingAcknowledgment(construct, rule_id, reason) for rule_id in rule_ids)
+        return
+    Validations.of(construct).acknowledge(*(Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids))
+
+
+def require_full_sentence(reason: str, *, what: str) -> None:
+    """Refuse a reason shorter than a sentence: it must say why the finding is safe here, not 'not needed'."""
     if len(reason.split()) < _MIN_REASON_WORDS or not reason.rstrip().endswith("."):
         raise ValueError(
-            f"acknowledge {', '.join(rule_ids)} on {construct.node.path}: reason {reason!r} must be a full sentence "
-            f"(at least {_MIN_REASON_WORDS} words, ending with a full stop) saying why the finding is safe here"
+            f"{what}: reason {reason!r} must be a full sentence (at least {_MIN_REASON_WORDS} words, ending with a "
+            "full stop) saying why the finding is safe here"
         )
-    Validations.of(construct).acknowledge(*(Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids))
+
+
+@dataclass(frozen=True)
+class PendingAcknowledgment:
+    """One rule acknowledged on one construct, recorded by `deferred_acknowledgments` and not yet applied."""
+
+    construct: IConstruct
+    rule_id: str
+    reason: str
+
+    def apply(self) -> None:
+        """Acknowledge the rule on the construct, as `acknowledge` does outside `deferred_acknowledgments`."""
+        Validations.of(self.construct).acknowledge(Acknowledgment(id=self.rule_id, reason=self.reason))
+
+
+_deferred: ContextVar[list[PendingAcknowledgment] | None] = ContextVar("_deferred", default=None)
+
+
+@contextmanager
+def deferred_acknowledgments() -> Iterator[list[PendingAcknowledgment]]:
+    """Record the acknowledgments made inside the block (building and synthesizing an app) instead of applying them.
+
+    The security report (`make security`) runs the packs first with nothing acknowledged, to see what each
+    acknowledgment covers and which no longer covers anything, then applies them and runs the packs again.
+    """
+    pending: list[PendingAcknowledgment] = []
+    token = _deferred.set(pending)
+    try:
+        yield pending
+    finally:
+        _deferred.reset(token)

@@ -17,7 +17,7 @@ from infra.lake import Lake, build_lake
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("sandbox", "prod")
 # Every unit (stack) each environment has, in deployment order; a test checks the app builds exactly these.
-UNITS = ("Core", "Storage")
+UNITS = ("Core", "Network", "Storage", "Ingestion", "Processing", "Monitoring")
 ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in UNITS]
 
 
@@ -74,5 +74,20 @@ _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 
 def normalise_assets(template: dict[str, Any]) -> dict[str, Any]:
-    """The template with asset hashes replaced, so snapshots change only when the infrastructure does."""
-    return dict(json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template))))
+    """The template with asset hashes replaced, so snapshots change only when the infrastructure does.
+
+    CDK orders an IAM statement's resources by their text, so a new asset hash can reorder them; the order means
+    nothing to IAM, and sorting them after the hashes are replaced keeps the snapshot still.
+    """
+    return dict(_sort_statement_resources(json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template)))))
+
+
+def _sort_statement_resources(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: sorted(value, key=json.dumps) if key == "Resource" and isinstance(value, list) else value
+            for key, value in ((k, _sort_statement_resources(v)) for k, v in node.items())
+        }
+    if isinstance(node, list):
+        return [_sort_statement_resources(item) for item in node]
+    return node

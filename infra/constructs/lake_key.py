@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -11,7 +13,15 @@ from constructs import Construct
 class LakeKey(Construct):
     """A customer-managed KMS key with rotation on, shared by every encrypted resource of one environment."""
 
-    def __init__(self, scope: Construct, id: str, *, alias: str, removal: RemovalPolicy) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        alias: str,
+        removal: RemovalPolicy,
+        consumer_accounts: Sequence[str] = (),
+    ) -> None:
         super().__init__(scope, id)
         self.key = kms.Key(
             self,
@@ -24,6 +34,9 @@ class LakeKey(Construct):
             pending_window=Duration.days(7 if removal == RemovalPolicy.DESTROY else 30),
         )
         self._admit_cloudwatch_logs()
+        self._admit_cloudtrail()
+        if consumer_accounts:
+            self._admit_consumer_accounts(consumer_accounts)
 
     def _admit_cloudwatch_logs(self) -> None:
         """CloudWatch Logs encrypts log groups with the key only if the key policy names it (IAM grants cannot)."""
@@ -44,5 +57,55 @@ class LakeKey(Construct):
                         )
                     }
                 },
+            )
+        )
+
+    def _admit_cloudtrail(self) -> None:
+        """The S3 data-event trail (Storage stack) encrypts its log files with the key, which only a key policy allows.
+
+        Scoped to trails of this account: by the calling trail (`aws:SourceArn`) and by the encryption context
+        CloudTrail puts on every log file.
+        """
+        stack = Stack.of(self)
+        trails = f"arn:{stack.partition}:cloudtrail:{stack.region}:{stack.account}:trail/*"
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailOfThisAccountToEncryptLogs",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": trails},
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": (
+                            f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"
+                        )
+                    },
+                },
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailOfThisAccountToDescribeKey",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:DescribeKey"],
+                resources=["*"],
+                conditions={"ArnLike": {"aws:SourceArn": trails}},
+            )
+        )
+
+    def _admit_consumer_accounts(self, accounts: Sequence[str]) -> None:
+        """Other accounts read the curated zone's SSE-KMS objects: a cross-account key use needs the key policy.
+
+        Only through S3 (`kms:ViaService`), so the accounts can decrypt lake objects they may read and nothing else.
+        """
+        stack = Stack.of(self)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowConsumerAccountsToDecryptThroughS3",
+                principals=[iam.AccountPrincipal(account) for account in accounts],
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
             )
         )

@@ -19,6 +19,10 @@ class CoreStack(Stack):
     def __init__(self, scope: Construct, id: str, *, settings: EnvironmentSettings, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
         self.lake_key = LakeKey(
-            self, "LakeKey", alias=f"ml-data-lake/{settings.name}", removal=removal_policy(settings)
+            self,
+            "LakeKey",
+            alias=f"ml-data-lake/{settings.name}",
+            removal=removal_policy(settings),
+            consumer_accounts=settings.consumer_accounts,
         ).key
         self.alert_topic = AlertTopic(self, "Alerts", key=self.lake_key, email=settings.alert_email).topic

@@ -1,4 +1,4 @@
-"""The lake's buckets (stateful: their logical IDs are pinned so a refactor never replaces one)."""
+"""The lake's buckets and catalog database (stateful: their logical IDs are pinned so a refactor never replaces one)."""
 
 from __future__ import annotations
 
@@ -9,31 +9,92 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.config import EnvironmentSettings
-from infra.constructs.lake_bucket import AccessLogsBucket, DataLakeBucket
+from infra.constructs.audit_trail import S3DataEventsTrail
+from infra.constructs.catalog import LakeCatalog
+from infra.constructs.consumer_access import CuratedZoneConsumers
+from infra.constructs.lake_bucket import AccessLogsBucket, DataLakeBucket, Zone, bucket_name_prefix
 from infra.removal import removal_policy
 
 
 class StorageStack(Stack):
-    """The raw zone and the access-log bucket."""
+    """Raw, curated and query-result zones, their access logs and data-event trail, consumers and the Glue database."""
 
     def __init__(
-        self, scope: Construct, id: str, *, settings: EnvironmentSettings, lake_key: kms.IKey, **kwargs: Any
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: EnvironmentSettings,
+        lake_key: kms.IKey,
+        s3_endpoint_id: str,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
         removal = removal_policy(settings)
         storage = settings.storage
+        data_bucket: dict[str, Any] = {
+            "key": lake_key,
+            "versioned": storage.versioning,
+            "noncurrent_version_expiry_days": storage.noncurrent_version_expiry_days,
+            "abort_incomplete_multipart_upload_days": storage.abort_incomplete_multipart_upload_days,
+            "removal": removal,
+        }
 
         self.access_logs = AccessLogsBucket(
-            self, "AccessLogs", expire_after_days=storage.access_log_expiry_days, removal=removal
+            self,
+            "AccessLogs",
+            name_prefix=bucket_name_prefix(settings.name, Zone.ACCESS_LOGS),
+            expire_after_days=storage.access_log_expiry_days,
+            removal=removal,
         ).bucket
         self.raw_zone = DataLakeBucket(
             self,
             "RawZone",
-            key=lake_key,
+            name_prefix=bucket_name_prefix(settings.name, Zone.RAW),
             access_logs=self.access_logs,
             lifecycle=storage.raw,
-            versioned=storage.versioning,
-            noncurrent_version_expiry_days=storage.noncurrent_version_expiry_days,
-            abort_incomplete_multipart_upload_days=storage.abort_incomplete_multipart_upload_days,
-            removal=removal,
+            **data_bucket,
         ).bucket
+        self.curated_zone = DataLakeBucket(
+            self,
+            "CuratedZone",
+            name_prefix=bucket_name_prefix(settings.name, Zone.CURATED),
+            access_logs=self.access_logs,
+            lifecycle=storage.curated,
+            **data_bucket,
+        ).bucket
+        self.query_results = DataLakeBucket(
+            self,
+            "QueryResults",
+            name_prefix=bucket_name_prefix(settings.name, Zone.QUERY_RESULTS),
+            access_logs=self.access_logs,
+            lifecycle=None,
+            expire_after_days=storage.query_results_expiry_days,
+            **data_bucket,
+        ).bucket
+
+        self.audit_trail = S3DataEventsTrail(
+            self,
+            "AuditTrail",
+            buckets=[self.raw_zone, self.curated_zone, self.query_results],
+            destination=self.access_logs,
+            key=lake_key,
+            log_retention_days=settings.log_retention_days,
+            removal=removal,
+        ).trail
+        self.consumer_role = CuratedZoneConsumers(
+            self,
+            "Consumers",
+            curated_zone=self.curated_zone,
+            s3_endpoint_id=s3_endpoint_id,
+            consumer_accounts=settings.consumer_accounts,
+        ).role
+        catalog = LakeCatalog(
+            self,
+            "Catalog",
+            environment=settings.name,
+            key=lake_key,
+            manage_catalog_encryption=settings.glue.manage_catalog_encryption,
+            removal=removal,
+        )
+        self.database = catalog.database

@@ -19,7 +19,11 @@ PINNED_STATEFUL_IDS: dict[str, dict[str, str]] = {
     "Storage": {
         "AccessLogsBucketCD784A59": "AWS::S3::Bucket",
         "RawZoneBucketD23CD850": "AWS::S3::Bucket",
+        "CuratedZoneBucketBB71C901": "AWS::S3::Bucket",
+        "QueryResultsBucket8914DAAE": "AWS::S3::Bucket",
+        "CatalogDatabase44483CA3": "AWS::Glue::Database",
     },
+    "Ingestion": {"IngestStreamB259CF51": "AWS::Kinesis::Stream"},
 }
 
 

@@ -261,6 +261,15 @@ def test_dynamic_partitioning_needs_a_64_mb_buffer() -> None:
     assert _load({"firehose": {"partitioning": "device", "buffer_size_mb": 64}}).firehose.partitioning == "device"
 
 
+def test_dynamic_partitioning_needs_a_buffer_interval_of_a_minute() -> None:
+    message = _error({"firehose": {"partitioning": "device", "buffer_interval_seconds": 30}})
+    assert message == (
+        "environments.sandbox.firehose.buffer_interval_seconds = 30: must be at least 60 when partitioning is "
+        "'device' (Firehose dynamic partitioning)"
+    )
+    assert _load({"firehose": {"partitioning": "time", "buffer_interval_seconds": 0}}).firehose.partitioning == "time"
+
+
 def test_explicit_shards_conflict_with_on_demand_and_must_cover_the_load() -> None:
     assert _error({"kinesis": {"mode": "on_demand", "shards": 2}}) == (
         "environments.sandbox.kinesis.shards = 2: must be null when mode is 'on_demand' (AWS manages the shards)"

@@ -1,0 +1,74 @@
+"""checkov's second opinion: the one way to skip a check, on one resource with a reason, never globally.
+
+checkov reads a skip from the resource's template Metadata (`checkov: {skip: [{id, comment}]}`); `make security`
+lists each one with its comment and fails on one that no longer skips anything.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+import jsii
+from aws_cdk import CfnResource, CustomResourceProviderBase, IAspect
+from constructs import IConstruct
+
+from infra.nag import require_full_sentence
+
+_CHECK_ID = re.compile(r"^CKV2?_AWS_[0-9]+$")
+
+
+def skip_check(construct: IConstruct, *check_ids: str, reason: str) -> None:
+    """Skip these checkov checks on the CloudFormation resource of `construct`, with a reason why they are safe here.
+
+    `construct` is the resource itself or an L2 construct whose default child is the resource.
+    """
+    resource = construct if CfnResource.is_cfn_resource(construct) else construct.node.default_child
+    if resource is None or not CfnResource.is_cfn_resource(resource):
+        raise ValueError(f"skip_check on {construct.node.path}: no CloudFormation resource to put the skip on")
+    if not check_ids:
+        raise ValueError(f"skip_check on {construct.node.path}: name at least one check id")
+    for check_id in check_ids:
+        if not _CHECK_ID.match(check_id):
+            raise ValueError(
+                f"skip_check on {construct.node.path}: {check_id!r} is not a checkov AWS check id such as 'CKV_AWS_18'"
+            )
+    require_full_sentence(reason, what=f"skip_check {', '.join(check_ids)} on {construct.node.path}")
+    cfn = cast(CfnResource, resource)
+    existing = cfn.get_metadata("checkov")
+    skips: list[Any] = list(existing.get("skip", [])) if isinstance(existing, dict) else []
+    skips.extend(skip for skip in ({"id": check_id, "comment": reason} for check_id in check_ids) if skip not in skips)
+    cfn.add_metadata("checkov", {"skip": skips})
+
+
+# What checkov asks of every Lambda function that does not apply to the handlers of CDK's own custom-resource
+# providers (bucket auto-delete, default security group restriction, ...), which cdk-nag does not check either.
+CDK_HANDLER_SKIPS: dict[str, str] = {
+    "CKV_AWS_115": (
+        "Every CDK custom-resource provider handler runs only while CloudFormation deploys its stack, once per "
+        "resource event, so a concurrency reservation would only take capacity from the account's pool."
+    ),
+    "CKV_AWS_116": (
+        "Every CDK custom-resource provider handler reports failure to CloudFormation, which fails and rolls back "
+        "the deployment where the operator sees it; a dead-letter queue would hold nothing anyone acts on."
+    ),
+    "CKV_AWS_117": (
+        "Every CDK custom-resource provider handler only calls AWS APIs while its stack deploys and holds no data; "
+        "inside the lake's VPC, which has no route to the internet, it could not reach those APIs."
+    ),
+}
+
+
+@jsii.implements(IAspect)
+class SkipChecksOnCdkHandlers:
+    """Skip CDK_HANDLER_SKIPS on each Lambda function of CDK's own custom-resource providers."""
+
+    def visit(self, node: IConstruct) -> None:
+        """Add the skips when `node` is the handler function of a CDK custom-resource provider."""
+        if (
+            CfnResource.is_cfn_resource(node)
+            and cast(CfnResource, node).cfn_resource_type == "AWS::Lambda::Function"
+            and isinstance(node.node.scope, CustomResourceProviderBase)
+        ):
+            for check_id, reason in CDK_HANDLER_SKIPS.items():
+                skip_check(node, check_id, reason=reason)

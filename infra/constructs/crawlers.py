@@ -1,0 +1,151 @@
+"""Glue crawlers that keep the Data Catalog in step with a zone of the lake."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.constructs.glue_security import GlueSecurity
+from infra.constructs.iam_findings import wildcard_resource_finding
+from infra.constructs.managed_policy_role import ManagedPolicyRole
+from infra.nag import acknowledge
+
+# Incremental crawls: only folders added since the last run are read, so a crawl costs what the new data costs.
+# AWS requires both schema-change behaviours to be LOG with this recrawl policy (CreateCrawler refuses anything
+# else), and LOG is also what the lake wants: a changed schema or a deleted folder is reported in the crawler's log
+# instead of silently rewriting or dropping the tables that Athena queries and analysts rely on.
+RECRAWL_BEHAVIOR = "CRAWL_NEW_FOLDERS_ONLY"
+UPDATE_BEHAVIOR = "LOG"
+DELETE_BEHAVIOR = "LOG"
+
+# What a crawler does to the catalog: create its tables, add and refresh partitions. It never deletes anything
+# (DeleteBehavior LOG), so it gets no delete action.
+CATALOG_ACTIONS = (
+    "glue:GetDatabase",
+    "glue:GetTable",
+    "glue:GetTables",
+    "glue:CreateTable",
+    "glue:UpdateTable",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:BatchGetPartition",
+    "glue:CreatePartition",
+    "glue:BatchCreatePartition",
+    "glue:UpdatePartition",
+    "glue:BatchUpdatePartition",
+)
+
+# Like Hive, Spark and Athena, skip what a leading underscore marks hidden, at any depth: Spark's _SUCCESS markers
+# and _temporary folders, the job's _reader_errors.
+HIDDEN = ("_*", "_*/**", "**/_*", "**/_*/**")
+
+
+class ZoneCrawler(Construct):
+    """A crawler over top-level folders of one zone: one table `<table_prefix><folder>` per folder.
+
+    Hive-style folders below each (`year=2026/...`) become partition columns. There is no L2 crawler in
+    aws-cdk-lib's aws_glue, so this wraps `CfnCrawler`, with a role limited to the folders and tables it owns.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        zone: s3.IBucket,
+        folders: tuple[str, ...],
+        database_name: str,
+        table_prefix: str,
+        key: kms.IKey,
+        security: GlueSecurity,
+    ) -> None:
+        super().__init__(scope, id)
+        for folder in folders:
+            if not folder.endswith("/") or folder.count("/") != 1:
+                raise ValueError(f"crawler {name}: {folder!r} must be a top-level folder such as 'events/'")
+        stack = Stack.of(self)
+        self.role = ManagedPolicyRole(
+            self,
+            "Role",
+            service="glue.amazonaws.com",
+            description=f"Glue crawler {name}: reads {', '.join(folders)} of one zone, writes {table_prefix}* tables.",
+        )
+        objects = [zone.arn_for_objects(f"{folder}*") for folder in folders]
+        catalog = stack.format_arn(service="glue", resource="catalog", arn_format=ArnFormat.NO_RESOURCE_NAME)
+        database = stack.format_arn(service="glue", resource="database", resource_name=database_name)
+        tables = stack.format_arn(service="glue", resource="table", resource_name=f"{database_name}/{table_prefix}*")
+        for statement in (
+            # Hand-written instead of grant_read(): its wildcard action groups (s3:GetObject*, s3:List*) are more
+            # than a crawler uses, and its reads stay inside the crawled folders.
+            iam.PolicyStatement(actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[zone.bucket_arn]),
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=objects),
+            # The zone is SSE-KMS, and the Data Catalog is encrypted with the same key.
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn]),
+            iam.PolicyStatement(actions=list(CATALOG_ACTIONS), resources=[catalog, database, tables]),
+            # Security configurations have no ARN: IAM accepts only "*" for this read of settings.
+            iam.PolicyStatement(actions=["glue:GetSecurityConfiguration"], resources=["*"]),
+        ):
+            self.role.add_to_principal_policy(statement)
+        security.grant_logging(self.role, log_group_prefix="crawlers")
+        acknowledge(
+            self.role,
+            *(wildcard_resource_finding(self, resource) for resource in objects),
+            reason="The crawler reads every object under the folders it catalogs, and only there; object names are "
+            "only known once data lands.",
+        )
+        acknowledge(
+            self.role,
+            wildcard_resource_finding(self, tables),
+            reason="The crawler creates and updates only tables named with its own prefix in the lake's database; "
+            "their names come from the folders it finds.",
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            reason="glue:GetSecurityConfiguration has no resource type in IAM, so only '*' is accepted; it reads "
+            "encryption settings, no data.",
+        )
+
+        self.crawler = glue.CfnCrawler(
+            self,
+            "Crawler",
+            name=name,
+            description=f"Catalogs {', '.join(folders)} of its zone as {table_prefix}* tables (new folders only).",
+            role=self.role.role_arn,
+            database_name=database_name,
+            table_prefix=table_prefix,
+            targets=glue.CfnCrawler.TargetsProperty(
+                s3_targets=[
+                    glue.CfnCrawler.S3TargetProperty(path=zone.s3_url_for_object(folder), exclusions=list(HIDDEN))
+                    for folder in folders
+                ]
+            ),
+            recrawl_policy=glue.CfnCrawler.RecrawlPolicyProperty(recrawl_behavior=RECRAWL_BEHAVIOR),
+            schema_change_policy=glue.CfnCrawler.SchemaChangePolicyProperty(
+                update_behavior=UPDATE_BEHAVIOR, delete_behavior=DELETE_BEHAVIOR
+            ),
+            crawler_security_configuration=security.name,
+            configuration=json.dumps(
+                {
+                    "Version": 1.0,
+                    # Level 1 is the bucket, level 2 a top-level folder: each folder is one table, whatever the
+                    # partition folders below it look like.
+                    "Grouping": {"TableLevelConfiguration": 2},
+                    # New partitions take their table's schema instead of each inferring its own.
+                    "CrawlerOutput": {"Partitions": {"AddOrUpdateBehavior": "InheritFromTable"}},
+                },
+                sort_keys=True,
+            ),
+        )
+        # The crawler must not exist before its role may read and log.
+        self.crawler.node.add_dependency(self.role.policy)
+        self.name = name
+        self.arn = stack.format_arn(service="glue", resource="crawler", resource_name=name)
+        self.tables = tuple(f"{table_prefix}{folder.rstrip('/')}" for folder in folders)

@@ -1,0 +1,177 @@
+"""The Glue Spark ETL job that curates raw events into partitioned Parquet, and what it may touch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from infra.config import GlueSettings
+from infra.constructs.glue_security import GlueSecurity
+from infra.constructs.iam_findings import wildcard_resource_finding
+from infra.constructs.log_group import encrypted_log_group
+from infra.constructs.managed_policy_role import ManagedPolicyRole
+from infra.nag import acknowledge
+
+GLUE_VERSION = glue.GlueVersion.V5_1  # Spark 3.5.6, Python 3.11: what the job's tests run on locally
+# The pure modules job.py imports by their top-level names (Glue adds --extra-py-files archives to sys.path).
+MODULES = ("transforms.py", "schema.py")
+WORKER_TYPES = {
+    "G.1X": glue.WorkerType.G_1X,
+    "G.2X": glue.WorkerType.G_2X,
+    "G.4X": glue.WorkerType.G_4X,
+    "G.8X": glue.WorkerType.G_8X,
+}
+
+
+def prefix_access(bucket: s3.IBucket, prefixes: tuple[str, ...], *, write: bool) -> list[iam.PolicyStatement]:
+    """Statements to list `bucket` and read (and write) the objects under `prefixes`, nothing else.
+
+    Hand-written because grant_read/grant_read_write add wildcard actions (s3:GetObject*, s3:DeleteObject*,
+    s3:List*) that a Spark job does not use. The object patterns have no slash after the prefix so that Hadoop's
+    directory probes (`events`, `events_$folder$`) are answered, not refused.
+    """
+    actions = ["s3:GetObject"]
+    if write:
+        actions += ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    return [
+        iam.PolicyStatement(actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[bucket.bucket_arn]),
+        iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects(f"{p.rstrip('/')}*") for p in prefixes]),
+    ]
+
+
+class CurateJob(Construct):
+    """A Glue 5.1 PySpark job: raw JSON events in, validated and enriched Snappy Parquet out, bad rows quarantined."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        job_dir: Path,
+        raw_zone: s3.IBucket,
+        raw_prefix: str,
+        curated_zone: s3.IBucket,
+        curated_prefix: str,
+        quarantine_prefix: str,
+        temp_prefix: str,
+        event_schema: str,
+        key: kms.IKey,
+        security: GlueSecurity,
+        settings: GlueSettings,
+        log_retention_days: int,
+        removal: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        self.role = ManagedPolicyRole(
+            self,
+            "Role",
+            service="glue.amazonaws.com",
+            description=f"Glue job {name}: reads {raw_prefix} of the raw zone, writes the curated zone.",
+        )
+        script = s3_assets.Asset(self, "Script", path=str(job_dir / "job.py"))
+        # One archive with the pure modules at its root, so `import transforms` works on Glue. A single .py asset
+        # would be uploaded as <hash>.py and be importable under that name only.
+        modules = s3_assets.Asset(
+            self, "Modules", path=str(job_dir), exclude=["*", *(f"!{module}" for module in MODULES)]
+        )
+        devices = s3_assets.Asset(self, "Devices", path=str(job_dir / "devices.csv"))
+        devices.bucket.grant_read(self.role, devices.s3_object_key)
+
+        self.paths = {
+            "raw_path": raw_zone.s3_url_for_object(raw_prefix),
+            "curated_path": curated_zone.s3_url_for_object(curated_prefix),
+            "quarantine_path": curated_zone.s3_url_for_object(quarantine_prefix),
+        }
+        self.log_group = encrypted_log_group(
+            self,
+            "Logs",
+            key=key,
+            retention_days=log_retention_days,
+            removal=removal,
+            # Under /aws-glue/jobs, where the security configuration's role grant lets Glue associate the key.
+            log_group_name=f"/aws-glue/jobs/{name}",
+        )
+        self.job = glue.PySparkEtlJob(
+            self,
+            "Job",
+            job_name=name,
+            description="Curates raw sensor events: validate, quarantine, enrich with devices, partitioned Parquet.",
+            role=self.role,
+            glue_version=GLUE_VERSION,
+            script=glue.Code.from_bucket(script.bucket, script.s3_object_key),
+            extra_python_files=[glue.Code.from_bucket(modules.bucket, modules.s3_object_key)],
+            worker_configuration=glue.WorkerConfiguration(
+                worker_type=WORKER_TYPES[settings.worker_type], number_of_workers=settings.worker_count
+            ),
+            timeout=Duration.minutes(settings.timeout_minutes),
+            # The workflow decides about retries; a blind retry after a partial write would only repeat the failure.
+            max_retries=0,
+            # Bookmarks assume one run at a time.
+            max_concurrent_runs=1,
+            security_configuration=security.configuration,
+            continuous_logging=glue.ContinuousLoggingProps(enabled=True, log_group=self.log_group),
+            enable_metrics=True,
+            enable_observability_metrics=True,
+            default_arguments={
+                "--job-bookmark-option": "job-bookmark-enable",
+                **{f"--{argument}": path for argument, path in self.paths.items()},
+                "--devices_path": devices.s3_object_url,
+                "--event_schema": event_schema,
+                "--TempDir": curated_zone.s3_url_for_object(temp_prefix),
+            },
+        )
+        self.name = name
+        self.arn = stack.format_arn(service="glue", resource="job", resource_name=name)
+
+        raw_access = prefix_access(raw_zone, (raw_prefix,), write=False)
+        curated_access = prefix_access(curated_zone, (curated_prefix, quarantine_prefix, temp_prefix), write=True)
+        for statement in (
+            *raw_access,
+            *curated_access,
+            # Both zones are SSE-KMS, and the security configuration encrypts output and bookmarks with the key.
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn]),
+            # PutMetricData has no resource type; the condition keeps the job to Glue's namespace.
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            ),
+            iam.PolicyStatement(actions=["glue:GetSecurityConfiguration"], resources=["*"]),
+        ):
+            self.role.add_to_principal_policy(statement)
+        security.grant_logging(self.role, log_group_prefix="jobs")
+        self.job.node.add_dependency(self.role.policy)
+
+        acknowledge(
+            self.role,
+            *(
+                wildcard_resource_finding(self, resource)
+                for statement in (raw_access[1], curated_access[1])
+                for resource in statement.resources
+            ),
+            reason="The job reads and writes objects whose names it derives from the data (partitions, Spark part "
+            "files) under fixed prefixes of the zones, and nothing outside them.",
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            reason="cloudwatch:PutMetricData (limited to the Glue namespace by a condition) and "
+            "glue:GetSecurityConfiguration have no resource type in IAM, so only '*' is accepted.",
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            reason="The Glue job construct grants these read-only action groups itself, on the asset bucket and the "
+            "exact keys of the script, the module archive and the device table.",
+        )

@@ -1,0 +1,163 @@
+"""The Firehose delivery stream from the ingest stream to the raw zone: transform, partition, compress, encrypt."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnMapping, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.config import FirehoseSettings
+from infra.constructs.log_group import encrypted_log_group
+from infra.constructs.managed_policy_role import ManagedPolicyRole
+from infra.nag import acknowledge
+
+# Hive-style prefixes, so crawlers and Athena see year/month/day/hour (and device_id) as partition columns.
+# `!{timestamp:...}` is the record's arrival time in UTC; `yyyy` is the calendar year (`YYYY` is the week year).
+TIME_PREFIX = "events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
+# With device partitioning the transform returns the keys, the time ones taken from the reading's own timestamp.
+DEVICE_PREFIX = (
+    "events/device_id=!{partitionKeyFromLambda:device_id}/year=!{partitionKeyFromLambda:year}/"
+    "month=!{partitionKeyFromLambda:month}/day=!{partitionKeyFromLambda:day}/hour=!{partitionKeyFromLambda:hour}/"
+)
+# Records Firehose could not transform, partition or deliver, kept apart by the kind of failure.
+ERROR_PREFIX = "errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
+# Normalising a batch can almost triple it (CSV to JSON, then base64); 1 MB batches keep the transform's response
+# far below Lambda's 6 MB limit for synchronous invocations.
+TRANSFORM_BATCH = Size.mebibytes(1)
+TRANSFORM_BATCH_INTERVAL = Duration.seconds(60)
+ALARM_PERIOD = Duration.minutes(5)
+
+
+def freshness_threshold(buffer_interval_seconds: int) -> Duration:
+    """How old the oldest undelivered record may get before the alarm fires.
+
+    A healthy stream delivers within one buffer interval (up to 1.5 of them with dynamic partitioning, which
+    buffers in stages), plus the transform's own 60 s batch and call. Twice the interval plus five minutes is
+    only exceeded when a delivery was missed, not by a slow one.
+    """
+    return Duration.seconds(2 * buffer_interval_seconds + 300)
+
+
+class RawZoneDelivery(Construct):
+    """Firehose from a Kinesis stream to the raw zone: Lambda transform, GZIP, SSE-KMS, logged and alarmed."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        source: kinesis.IStream,
+        raw_zone: s3.IBucket,
+        key: kms.IKey,
+        transform: lambda_.IFunction,
+        settings: FirehoseSettings,
+        log_retention_days: int,
+        alert_topic: sns.ITopic,
+        alarm_name_prefix: str,
+        removal: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        by_device = settings.partitioning == "device"
+        self.data_prefix = DEVICE_PREFIX if by_device else TIME_PREFIX
+        self.error_prefix = ERROR_PREFIX
+        self.log_group = encrypted_log_group(
+            self, "LogGroup", key=key, retention_days=log_retention_days, removal=removal
+        )
+        # One role for reading the stream, calling the transform, writing the bucket and the logs.
+        self.role = ManagedPolicyRole(
+            self, "Role", service="firehose.amazonaws.com", description="Delivers the ingest stream to the raw zone."
+        )
+        destination = firehose.S3Bucket(
+            raw_zone,
+            role=self.role,
+            data_output_prefix=self.data_prefix,
+            error_output_prefix=self.error_prefix,
+            # The L2 supports Lambda partition keys directly: no CloudFormation override is needed.
+            dynamic_partitioning=firehose.DynamicPartitioningProps(enabled=True) if by_device else None,
+            processors=[
+                firehose.LambdaFunctionProcessor(
+                    transform, buffer_size=TRANSFORM_BATCH, buffer_interval=TRANSFORM_BATCH_INTERVAL
+                )
+            ],
+            buffering_interval=Duration.seconds(settings.buffer_interval_seconds),
+            buffering_size=Size.mebibytes(settings.buffer_size_mb),
+            compression=firehose.Compression.GZIP,
+            encryption_key=key,
+            logging_config=firehose.EnableLogging(self.log_group),
+        )
+        self.delivery_stream = firehose.DeliveryStream(
+            self,
+            "DeliveryStream",
+            source=firehose.KinesisStreamSource(source),
+            destination=destination,
+            role=self.role,
+        )
+        # The L2 always adds a region-to-CIDR mapping for destinations inside a VPC; an S3 destination never reads
+        # it, and an unreferenced mapping fails CloudFormation validation (W7001).
+        stack = Stack.of(self)
+        for child in stack.node.children:
+            if isinstance(child, CfnMapping) and child.node.id.endswith("aws-kinesisfirehose.CidrBlocks"):
+                stack.node.try_remove_child(child.node.id)
+        self._acknowledge_grants(raw_zone=raw_zone, transform=transform)
+        acknowledge(
+            self.delivery_stream,
+            "AwsSolutions-KDF1",
+            reason="Firehose server-side encryption applies only to Direct PUT delivery streams; this one reads a "
+            "Kinesis stream encrypted with the lake key and writes SSE-KMS objects with the same key.",
+        )
+
+        self.data_freshness_alarm = self.delivery_stream.metric(
+            "DeliveryToS3.DataFreshness", statistic=cloudwatch.Stats.MAXIMUM, period=ALARM_PERIOD
+        ).create_alarm(
+            self,
+            "DataFreshnessAlarm",
+            alarm_name=f"{alarm_name_prefix}-Delivery-DataFreshness",
+            alarm_description=(
+                "The oldest record in Firehose has waited longer than two buffer intervals plus five minutes "
+                "for delivery to the raw zone; see the delivery stream's log group."
+            ),
+            threshold=freshness_threshold(settings.buffer_interval_seconds).to_seconds(),
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            # Firehose reports freshness only while it holds records; an idle stream is a healthy one.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.data_freshness_alarm.add_alarm_action(cloudwatch_actions.SnsAction(alert_topic))
+
+    def _acknowledge_grants(self, *, raw_zone: s3.IBucket, transform: lambda_.IFunction) -> None:
+        """The wildcards in the grants the Firehose L2 gives its role, each limited to one resource of this lake."""
+        acknowledge(
+            self.role.policy,
+            "AwsSolutions-IAM5[Action::s3:Abort*]",
+            "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            reason="The Firehose S3 destination grants its role read and write on the raw zone (grantReadWrite), "
+            "which covers what Firehose needs (PutObject, AbortMultipartUpload, GetBucketLocation, ListBucket...); "
+            "every wildcard is limited to the raw zone bucket and its objects.",
+        )
+        acknowledge(
+            self.role.policy,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+            reason="Firehose decrypts the KMS-encrypted stream and writes SSE-KMS objects, which needs data keys "
+            "of the lake key; the key actions are limited to that one key.",
+        )
+        self.role.acknowledge_wildcard_resources(
+            raw_zone.arn_for_objects("*"),
+            reason="Firehose writes objects under keys it computes at delivery time (events/... and errors/... with "
+            "the date and device in them), so the role needs the raw zone's object keys, and no other bucket's.",
+        )
+        self.role.acknowledge_wildcard_resources(
+            f"{transform.function_arn}:*",
+            reason="The Firehose processor grants invoking the transform function and its versions and aliases "
+            "(function ARN followed by a qualifier); the wildcard never reaches another function.",
+        )

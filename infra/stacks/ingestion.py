@@ -1,0 +1,79 @@
+"""Streaming ingestion: producers write to a Kinesis stream, Firehose transforms and delivers it to the raw zone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.config import EnvironmentSettings
+from infra.constructs.delivery_stream import RawZoneDelivery
+from infra.constructs.ingest_stream import IngestStream
+from infra.constructs.transform_function import TransformFunction
+from infra.removal import removal_policy
+
+
+class IngestionStack(Stack):
+    """The ingest stream (stateful: it holds unread records), the transform Lambda and the delivery stream."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: EnvironmentSettings,
+        lake_key: kms.IKey,
+        raw_zone: s3.IBucket,
+        alert_topic: sns.ITopic,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        removal = removal_policy(settings)
+        alarm_name_prefix = settings.stack_name("Ingestion")
+
+        ingest = IngestStream(
+            self,
+            "IngestStream",
+            key=lake_key,
+            capacity=settings.kinesis,
+            alert_topic=alert_topic,
+            alarm_name_prefix=alarm_name_prefix,
+            removal=removal,
+        )
+        self.ingest_stream = ingest.stream
+        self.transform_function = TransformFunction(
+            self,
+            "Transform",
+            settings=settings.firehose,
+            key=lake_key,
+            log_retention_days=settings.log_retention_days,
+            removal=removal,
+        ).function
+        self.delivery_stream = RawZoneDelivery(
+            self,
+            "Delivery",
+            source=self.ingest_stream,
+            raw_zone=raw_zone,
+            key=lake_key,
+            transform=self.transform_function,
+            settings=settings.firehose,
+            log_retention_days=settings.log_retention_days,
+            alert_topic=alert_topic,
+            alarm_name_prefix=alarm_name_prefix,
+            removal=removal,
+        ).delivery_stream
+
+        # tools/producer.py finds the stream by the output key ending with IngestStreamName.
+        CfnOutput(self, "IngestStreamName", value=self.ingest_stream.stream_name, description="Write records here.")
+        CfnOutput(self, "IngestStreamArn", value=self.ingest_stream.stream_arn, description="The ingest stream.")
+        CfnOutput(
+            self,
+            "DeliveryStreamName",
+            value=self.delivery_stream.delivery_stream_name,
+            description="Firehose delivery stream from the ingest stream to the raw zone.",
+        )
+        CfnOutput(self, "ShardPlan", value=ingest.capacity_explanation, description="How the shards were sized.")

@@ -1,0 +1,172 @@
+"""`make cost`: the fixed monthly cost from templates and the price table, by line and in total."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.synth import UNITS, Synthesized
+from tools import cost
+
+PRICES = cost.PriceTable.load()
+
+
+def _alarm(period: int = 300) -> dict[str, Any]:
+    return {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Period": period, "Threshold": 0}}
+
+
+# Fixed numbers, every priced kind of resource once or more.
+TEMPLATES: dict[str, dict[str, Any]] = {
+    "MlDataLake-test-Core": {
+        "Resources": {
+            "Key1": {"Type": "AWS::KMS::Key", "Properties": {}},
+            "Key2": {"Type": "AWS::KMS::Key", "Properties": {}},
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        }
+    },
+    "MlDataLake-test-Network": {
+        "Resources": {
+            "Glue": {
+                "Type": "AWS::EC2::VPCEndpoint",
+                "Properties": {"VpcEndpointType": "Interface", "SubnetIds": [{"Ref": "A"}, {"Ref": "B"}]},
+            },
+            "Kms": {
+                "Type": "AWS::EC2::VPCEndpoint",
+                "Properties": {"VpcEndpointType": "Interface", "SubnetIds": [{"Ref": "A"}, {"Ref": "B"}, {"Ref": "C"}]},
+            },
+            "S3": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Gateway"}},
+            "Nat": {"Type": "AWS::EC2::NatGateway", "Properties": {}},
+        }
+    },
+    "MlDataLake-test-Ingestion": {
+        "Resources": {
+            "Stream": {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 3, "RetentionPeriodHours": 168}},
+            "OnDemand": {
+                "Type": "AWS::Kinesis::Stream",
+                "Properties": {"StreamModeDetails": {"StreamMode": "ON_DEMAND"}, "RetentionPeriodHours": 24},
+            },
+            "Delivery": {"Type": "AWS::KinesisFirehose::DeliveryStream", "Properties": {}},
+            "Transform": {"Type": "AWS::Lambda::Function", "Properties": {}},
+        }
+    },
+    "MlDataLake-test-Storage": {
+        "Resources": {
+            "Trail": {
+                "Type": "AWS::CloudTrail::Trail",
+                "Properties": {"EventSelectors": [{"DataResources": [{"Type": "AWS::S3::Object", "Values": ["x"]}]}]},
+            },
+            "ManagementOnly": {"Type": "AWS::CloudTrail::Trail", "Properties": {}},
+        }
+    },
+    "MlDataLake-test-Monitoring": {
+        "Resources": {
+            "Dashboard": {"Type": "AWS::CloudWatch::Dashboard", "Properties": {}},
+            **{f"Alarm{n}": _alarm() for n in range(12)},
+            "Fast": _alarm(period=10),
+            "Composite": {"Type": "AWS::CloudWatch::CompositeAlarm", "Properties": {}},
+        }
+    },
+}
+
+
+def test_each_fixed_cost_is_priced_from_the_table() -> None:
+    # Given templates with known resources
+    # When the cost is estimated
+    result = cost.estimate(TEMPLATES, PRICES)
+
+    # Then each line is quantity x unit price x 730 hours (or per month)
+    assert [(line.item, line.quantity, round(line.usd, 2)) for line in result.lines] == [
+        ("KMS customer-managed keys", "2 keys", 2.00),
+        ("Kinesis provisioned shards", "3 shards x 730 h", 32.85),
+        ("Kinesis extended retention (to 7 days)", "3 shards x 730 h", 43.80),
+        ("Kinesis on-demand streams", "1 stream x 730 h", 29.20),
+        ("VPC interface endpoints (2, per AZ)", "5 endpoint-AZs x 730 h", 36.50),
+        ("NAT gateways", "1 gateway x 730 h", 32.85),
+        ("CloudTrail data events (assumed 100,000/month)", "1 trail, 1 x 100k events", 0.10),
+        ("CloudWatch dashboards", "1 dashboard", 3.00),
+        ("CloudWatch alarms", "12 alarms", 1.20),
+        ("CloudWatch high-resolution alarms", "1 alarm", 0.30),
+        ("CloudWatch composite alarms", "1 alarm", 0.50),
+        ("CloudWatch free tier (per account)", "1 dashboard, 10 alarms", -4.00),
+    ]
+    assert result.total == 178.30
+    # And what is priced only by use is named, with no fixed cost
+    assert result.usage_priced == [
+        "Firehose delivery streams x1 (per GB ingested)",
+        "Lambda functions x1 (per request and GB-second)",
+        "SNS topics x1 (per notification)",
+        "VPC gateway endpoints x1 (free)",
+    ]
+
+
+def test_without_the_free_tier_and_at_another_volume_of_data_events() -> None:
+    result = cost.estimate(TEMPLATES, PRICES, data_events_per_month=5_000_000, free_tier=False)
+    lines = {line.item: line.usd for line in result.lines}
+    assert "CloudWatch free tier (per account)" not in lines
+    assert round(lines["CloudTrail data events (assumed 5,000,000/month)"], 2) == 5.00
+    assert result.total == round(178.30 + 4.00 - 0.10 + 5.00, 2)
+
+
+def test_the_table_ends_with_the_total_line() -> None:
+    result = cost.estimate(TEMPLATES, PRICES)
+    text = cost.render(result, env="test", prices=PRICES, stacks=len(TEMPLATES), free_tier=True)
+    lines = text.splitlines()
+    assert lines[0] == (
+        "Fixed monthly cost of 'test' (5 stacks): us-east-1 list prices as of 2026-11-26, 730 hours a month"
+    )
+    assert re.fullmatch(r"item +quantity +unit price \(USD\) +USD/month", lines[2])
+    assert re.fullmatch(r"Kinesis provisioned shards +3 shards x 730 h +0\.015 per shard-hour +32\.85", lines[4])
+    assert lines[-1] == "Total: 178.30 USD/month"
+
+
+def test_the_command_reads_a_synthesized_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name, template in TEMPLATES.items():
+        (tmp_path / f"{name}.template.json").write_text(json.dumps(template))
+    (tmp_path / "MlDataLake-other-Core.template.json").write_text(json.dumps(TEMPLATES["MlDataLake-test-Core"]))
+
+    assert cost.main(["--env", "test", "--templates", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "Total: 178.30 USD/month"
+
+    assert cost.main(["--env", "nope", "--templates", str(tmp_path)]) == 2
+    assert "run `make synth ENV=nope`" in capsys.readouterr().err
+
+
+def test_the_price_table_states_its_region_date_and_sources() -> None:
+    document = json.loads(cost.PRICES.read_text())
+    assert document["region"] == "us-east-1"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", document["as_of"])
+    for key, price in document["prices"].items():
+        assert price["usd"] > 0, key
+        assert price["source"].startswith("https://aws.amazon.com/"), key
+
+
+# --- The project's own environments ------------------------------------------------------------------------------
+
+
+def _templates(synth: Synthesized) -> dict[str, dict[str, Any]]:
+    return {f"MlDataLake-{synth.settings.name}-{unit}": synth.json(unit) for unit in UNITS}
+
+
+def test_the_sandbox_stays_under_15_usd_a_month_idle(sandbox: Synthesized) -> None:
+    # Given the sandbox as cdk.json defines it
+    result = cost.estimate(_templates(sandbox), PRICES)
+    items = {line.item: line for line in result.lines}
+    # Then it holds one key, one shard, no interface endpoint or NAT gateway, and costs under 15 USD a month
+    assert items["KMS customer-managed keys"].quantity == "1 key"
+    assert items["Kinesis provisioned shards"].quantity == "1 shard x 730 h"
+    assert not any(item.startswith(("VPC interface", "NAT")) for item in items)
+    assert result.total < 15, cost.render(result, env="sandbox", prices=PRICES, stacks=6, free_tier=True)
+
+
+def test_prod_pays_for_its_shards_retention_and_interface_endpoints(prod: Synthesized, sandbox: Synthesized) -> None:
+    result = cost.estimate(_templates(prod), PRICES)
+    items = {line.item: line for line in result.lines}
+    plan = prod.settings.kinesis.shard_plan().shards
+    assert items["Kinesis provisioned shards"].quantity == f"{plan} shards x 730 h"
+    assert items["Kinesis extended retention (to 7 days)"].quantity == f"{plan} shards x 730 h"
+    assert items["VPC interface endpoints (4, per AZ)"].quantity == "8 endpoint-AZs x 730 h"
+    assert result.total > cost.estimate(_templates(sandbox), PRICES).total

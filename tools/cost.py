@@ -1,0 +1,379 @@
+"""`make cost`: the fixed monthly cost of one environment, read from its synthesized templates.
+
+    python -m tools.cost --env sandbox                 # synthesizes the environment itself
+    python -m tools.cost --env prod --templates cdk.out  # or reads what `make synth ENV=prod` wrote
+
+"Fixed" is what the environment costs while idle: customer-managed KMS keys, Kinesis shards (and extended
+retention) or on-demand streams, interface endpoints per availability zone, NAT gateways, CloudTrail data events
+(at an assumed volume, stated in the output), CloudWatch dashboards and alarms. Everything priced per use (Firehose,
+Lambda, Glue, Step Functions, Athena, S3, CloudWatch Logs, SNS) is listed with no fixed cost. Prices come from
+``tools/prices.json``, which states their region, date and sources. CloudWatch's always-free allowance (3 dashboards,
+10 alarms per account) is subtracted unless ``--no-free-tier`` says the account already uses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import textwrap
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.config import DEFAULT_ENVIRONMENT
+
+ROOT = Path(__file__).resolve().parent.parent
+PRICES = Path(__file__).resolve().parent / "prices.json"
+
+# Resources with no fixed monthly cost, and what their use is priced by.
+USAGE_PRICED = {
+    "AWS::KinesisFirehose::DeliveryStream": ("Firehose delivery streams", "per GB ingested"),
+    "AWS::Lambda::Function": ("Lambda functions", "per request and GB-second"),
+    "AWS::Glue::Job": ("Glue jobs", "per DPU-hour"),
+    "AWS::Glue::Crawler": ("Glue crawlers", "per DPU-hour"),
+    "AWS::Glue::Database": ("Glue databases", "catalog: first million objects free"),
+    "AWS::StepFunctions::StateMachine": ("Step Functions state machines", "per state transition"),
+    "AWS::Athena::WorkGroup": ("Athena workgroups", "per TB scanned"),
+    "AWS::S3::Bucket": ("S3 buckets", "per GB-month and request"),
+    "AWS::Logs::LogGroup": ("CloudWatch log groups", "per GB ingested and stored"),
+    "AWS::SNS::Topic": ("SNS topics", "per notification"),
+    "AWS::EC2::FlowLog": ("VPC flow logs", "per GB delivered"),
+    "AWS::Events::Rule": ("EventBridge rules", "AWS service events are free"),
+}
+
+
+@dataclass(frozen=True)
+class Price:
+    """One entry of the price table."""
+
+    usd: float
+    unit: str
+    source: str
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """tools/prices.json: prices with their region and date, the CloudWatch free tier and the assumed volumes."""
+
+    region: str
+    as_of: str
+    hours_per_month: float
+    prices: Mapping[str, Price]
+    free_dashboards: int
+    free_alarms: int
+    data_events_per_month: int
+
+    @classmethod
+    def load(cls, path: Path = PRICES) -> PriceTable:
+        """Read the price table."""
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            region=document["region"],
+            as_of=document["as_of"],
+            hours_per_month=float(document["hours_per_month"]),
+            prices={
+                key: Price(float(entry["usd"]), entry["unit"], entry["source"])
+                for key, entry in document["prices"].items()
+            },
+            free_dashboards=int(document["free_tier"]["cloudwatch_dashboards"]),
+            free_alarms=int(document["free_tier"]["cloudwatch_alarms"]),
+            data_events_per_month=int(document["assumptions"]["cloudtrail_data_events_per_month"]),
+        )
+
+    def usd(self, key: str) -> float:
+        """The price of one unit of `key`."""
+        return self.prices[key].usd
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of the estimate."""
+
+    item: str
+    quantity: str
+    unit_price: str
+    usd: float
+
+
+@dataclass
+class Estimate:
+    """The fixed monthly cost of one environment, line by line, and what costs only when used."""
+
+    lines: list[Line] = field(default_factory=list)
+    usage_priced: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        """The sum of every line, free-tier credit included, never below zero."""
+        return max(0.0, round(sum(line.usd for line in self.lines), 2))
+
+
+def _resources(templates: Mapping[str, Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [resource for template in templates.values() for resource in template.get("Resources", {}).values()]
+
+
+def _plural(count: float, noun: str) -> str:
+    number = f"{count:g}"
+    return f"{number} {noun}" if count == 1 else f"{number} {noun}s"
+
+
+def _money(usd: float) -> str:
+    """A unit price: cents where they say it all (1.00, 0.10), more digits where needed (0.015)."""
+    return f"{usd:.2f}" if round(usd, 2) == usd else f"{usd:g}"
+
+
+def _is_on_demand(stream: Mapping[str, Any]) -> bool:
+    mode: object = stream.get("StreamModeDetails", {}).get("StreamMode")
+    return mode == "ON_DEMAND"
+
+
+def _records_data_events(trail: Mapping[str, Any]) -> bool:
+    selectors = trail.get("EventSelectors") or []
+    if any(selector.get("DataResources") for selector in selectors):
+        return True
+    advanced = json.dumps(trail.get("AdvancedEventSelectors") or [])
+    return '"Data"' in advanced
+
+
+def _alarm_period(alarm: Mapping[str, Any]) -> int:
+    if "Period" in alarm:
+        return int(alarm["Period"])
+    periods = [int(m["MetricStat"]["Period"]) for m in alarm.get("Metrics", []) if "MetricStat" in m]
+    return min(periods, default=60)
+
+
+def estimate(
+    templates: Mapping[str, Mapping[str, Any]],
+    prices: PriceTable,
+    *,
+    data_events_per_month: int | None = None,
+    free_tier: bool = True,
+) -> Estimate:
+    """The fixed monthly cost of the resources in `templates` ({name: template})."""
+    hours = prices.hours_per_month
+    resources = _resources(templates)
+    by_type: dict[str, list[Mapping[str, Any]]] = {}
+    for resource in resources:
+        by_type.setdefault(resource["Type"], []).append(resource.get("Properties", {}))
+    result = Estimate()
+
+    def add(item: str, quantity: float, noun: str, key: str, usd: float, per_hour: bool = False) -> None:
+        price = prices.prices[key]
+        amount = f"{_plural(quantity, noun)}" + (f" x {hours:g} h" if per_hour else "")
+        result.lines.append(Line(item, amount, f"{_money(price.usd)} per {price.unit}", usd))
+
+    keys = len(by_type.get("AWS::KMS::Key", []))
+    if keys:
+        add("KMS customer-managed keys", keys, "key", "kms_key_month", keys * prices.usd("kms_key_month"))
+
+    streams = by_type.get("AWS::Kinesis::Stream", [])
+    provisioned = [s for s in streams if not _is_on_demand(s)]
+    shards = sum(int(s.get("ShardCount", 1)) for s in provisioned)
+    if shards:
+        add(
+            "Kinesis provisioned shards",
+            shards,
+            "shard",
+            "kinesis_shard_hour",
+            shards * hours * prices.usd("kinesis_shard_hour"),
+            per_hour=True,
+        )
+    extended = sum(int(s.get("ShardCount", 1)) for s in provisioned if int(s.get("RetentionPeriodHours", 24)) > 24)
+    if extended:
+        add(
+            "Kinesis extended retention (to 7 days)",
+            extended,
+            "shard",
+            "kinesis_extended_retention_shard_hour",
+            extended * hours * prices.usd("kinesis_extended_retention_shard_hour"),
+            per_hour=True,
+        )
+    if any(int(s.get("RetentionPeriodHours", 24)) > 168 for s in streams):
+        result.usage_priced.append("Kinesis long-term retention beyond 7 days (per GB-month)")
+    on_demand = len(streams) - len(provisioned)
+    if on_demand:
+        add(
+            "Kinesis on-demand streams",
+            on_demand,
+            "stream",
+            "kinesis_on_demand_stream_hour",
+            on_demand * hours * prices.usd("kinesis_on_demand_stream_hour"),
+            per_hour=True,
+        )
+
+    endpoints = by_type.get("AWS::EC2::VPCEndpoint", [])
+    interface = [e for e in endpoints if e.get("VpcEndpointType") == "Interface"]
+    # Each subnet of an interface endpoint is in its own availability zone, and each zone is billed.
+    endpoint_azs = sum(len(e["SubnetIds"]) if isinstance(e.get("SubnetIds"), list) else 1 for e in interface)
+    if endpoint_azs:
+        add(
+            f"VPC interface endpoints ({len(interface)}, per AZ)",
+            endpoint_azs,
+            "endpoint-AZ",
+            "vpc_interface_endpoint_az_hour",
+            endpoint_azs * hours * prices.usd("vpc_interface_endpoint_az_hour"),
+            per_hour=True,
+        )
+    if len(endpoints) > len(interface):
+        result.usage_priced.append(f"VPC gateway endpoints x{len(endpoints) - len(interface)} (free)")
+
+    nat = len(by_type.get("AWS::EC2::NatGateway", []))
+    if nat:
+        add(
+            "NAT gateways",
+            nat,
+            "gateway",
+            "nat_gateway_hour",
+            nat * hours * prices.usd("nat_gateway_hour"),
+            per_hour=True,
+        )
+
+    trails = [t for t in by_type.get("AWS::CloudTrail::Trail", []) if _records_data_events(t)]
+    if trails:
+        events = prices.data_events_per_month if data_events_per_month is None else data_events_per_month
+        price = prices.prices["cloudtrail_data_events_100k"]
+        result.lines.append(
+            Line(
+                f"CloudTrail data events (assumed {events:,}/month)",
+                f"{_plural(len(trails), 'trail')}, {events / 100_000:g} x 100k events",
+                f"{_money(price.usd)} per {price.unit}",
+                len(trails) * events / 100_000 * price.usd,
+            )
+        )
+
+    dashboards = len(by_type.get("AWS::CloudWatch::Dashboard", []))
+    if dashboards:
+        add(
+            "CloudWatch dashboards",
+            dashboards,
+            "dashboard",
+            "cloudwatch_dashboard_month",
+            dashboards * prices.usd("cloudwatch_dashboard_month"),
+        )
+    alarms = by_type.get("AWS::CloudWatch::Alarm", [])
+    standard = sum(1 for a in alarms if _alarm_period(a) >= 60)
+    high_resolution = len(alarms) - standard
+    composite = len(by_type.get("AWS::CloudWatch::CompositeAlarm", []))
+    for count, item, key in (
+        (standard, "CloudWatch alarms", "cloudwatch_alarm_month"),
+        (high_resolution, "CloudWatch high-resolution alarms", "cloudwatch_high_resolution_alarm_month"),
+        (composite, "CloudWatch composite alarms", "cloudwatch_composite_alarm_month"),
+    ):
+        if count:
+            add(item, count, "alarm", key, count * prices.usd(key))
+    if free_tier and (dashboards or standard):
+        free_dashboards = min(dashboards, prices.free_dashboards)
+        free_alarms = min(standard, prices.free_alarms)
+        credit = free_dashboards * prices.usd("cloudwatch_dashboard_month")
+        credit += free_alarms * prices.usd("cloudwatch_alarm_month")
+        result.lines.append(
+            Line(
+                "CloudWatch free tier (per account)",
+                f"{_plural(free_dashboards, 'dashboard')}, {_plural(free_alarms, 'alarm')}",
+                "always free",
+                -credit,
+            )
+        )
+
+    counts = Counter(resource["Type"] for resource in resources)
+    result.usage_priced[:0] = [
+        f"{name} x{counts[kind]} ({by})" for kind, (name, by) in USAGE_PRICED.items() if counts[kind]
+    ]
+    return result
+
+
+def render(result: Estimate, *, env: str, prices: PriceTable, stacks: int, free_tier: bool) -> str:
+    """The estimate as a table, ending with `Total: N USD/month`."""
+    header = ("item", "quantity", "unit price (USD)", "USD/month")
+    rows = [(line.item, line.quantity, line.unit_price, f"{line.usd:.2f}") for line in result.lines]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+
+    def format_row(row: Sequence[str]) -> str:
+        return f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]:>{widths[3]}}"
+
+    lines = [
+        f"Fixed monthly cost of {env!r} ({stacks} stacks): {prices.region} list prices as of {prices.as_of}, "
+        f"{prices.hours_per_month:g} hours a month",
+        "",
+        format_row(header),
+        *(format_row(row) for row in rows),
+        "",
+    ]
+    if result.usage_priced:
+        usage = "Priced only by use, no fixed cost: " + "; ".join(result.usage_priced) + "."
+        lines += textwrap.wrap(usage, width=120)
+    if not free_tier:
+        lines.append("CloudWatch's free tier is not subtracted (--no-free-tier).")
+    lines.append(f"Total: {result.total:.2f} USD/month")
+    return "\n".join(lines)
+
+
+# --- Templates --------------------------------------------------------------------------------------------------
+
+
+def read_templates(directory: Path, env: str) -> dict[str, dict[str, Any]]:
+    """The environment's templates in a cloud assembly folder (what `make synth ENV=<env>` writes)."""
+    files = sorted(directory.glob(f"MlDataLake-{env}-*.template.json"))
+    if not files:
+        raise FileNotFoundError(
+            f"no template of {env!r} in {directory}: run `make synth ENV={env}`, or leave out --templates"
+        )
+    return {path.name.removesuffix(".template.json"): json.loads(path.read_text(encoding="utf-8")) for path in files}
+
+
+def synthesize_templates(env: str) -> dict[str, dict[str, Any]]:
+    """Synthesize the environment in this process, as app.py does (the nag packs are not needed for costs)."""
+    import aws_cdk as cdk
+
+    from infra.config import load_environment
+    from infra.lake import build_lake
+
+    context = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+    settings = load_environment(context.get("environments"), env)
+    feature_flags = {key: value for key, value in context.items() if key != "environments"}
+    with tempfile.TemporaryDirectory(prefix="cost-") as outdir:
+        app = cdk.App(outdir=outdir, context=feature_flags, analytics_reporting=False)
+        lake = build_lake(app, settings)
+        assembly = app.synth()
+        return {
+            stack.stack_name: dict(assembly.get_stack_artifact(stack.artifact_id).template) for stack in lake.stacks
+        }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of `make cost`."""
+    parser = argparse.ArgumentParser(prog="python -m tools.cost", description="Estimate an environment's fixed cost.")
+    parser.add_argument("--env", default=DEFAULT_ENVIRONMENT, help="environment from cdk.json (%(default)s)")
+    parser.add_argument("--templates", type=Path, help="read the templates from this folder instead of synthesizing")
+    parser.add_argument("--prices", type=Path, default=PRICES, help="price table (%(default)s)")
+    parser.add_argument("--data-events", type=int, help="CloudTrail data events a month (default: the table's)")
+    parser.add_argument(
+        "--no-free-tier", action="store_true", help="do not subtract CloudWatch's free tier (the account uses it)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the estimate; 2 when the environment or its templates cannot be found."""
+    from infra.config import ConfigError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prices = PriceTable.load(args.prices)
+    try:
+        templates = read_templates(args.templates, args.env) if args.templates else synthesize_templates(args.env)
+    except (ConfigError, FileNotFoundError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    free_tier = not args.no_free_tier
+    result = estimate(templates, prices, data_events_per_month=args.data_events, free_tier=free_tier)
+    print(render(result, env=args.env, prices=prices, stacks=len(templates), free_tier=free_tier))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

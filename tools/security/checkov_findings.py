@@ -1,0 +1,186 @@
+"""checkov over every template (framework cloudformation, offline), as a second opinion on cdk-nag.
+
+A check is skipped only on one resource, in its template Metadata (`infra.checkov.skip_check`). checkov runs on
+copies of the templates without those skips and the skips are applied here, as checkov matches them (check id on
+the resource): so a skipped finding is listed with its comment, and a skip that skips nothing is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from infra.nag import require_full_sentence
+from tools.security.model import ROOT, Acknowledgment, Finding, Status, construct_paths, load_template, relative
+
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+def skips(template: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(logical ID, check id) -> comment, for every checkov skip in a template's resource Metadata."""
+    found: dict[tuple[str, str], str] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        entries = resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        for entry in entries if isinstance(entries, list) else []:
+            found[(logical_id, str(entry.get("id", "")))] = str(entry.get("comment", ""))
+    return found
+
+
+def _without_skips(template: dict[str, Any]) -> dict[str, Any]:
+    copy = json.loads(json.dumps(template))
+    for resource in copy.get("Resources", {}).values():
+        metadata = resource.get("Metadata")
+        if isinstance(metadata, dict):
+            metadata.pop("checkov", None)
+    return dict(copy)
+
+
+def run_checkov(directory: Path, checkov: Path = CHECKOV) -> dict[str, Any]:
+    """checkov's JSON report for the CloudFormation templates under `directory`, without touching the network."""
+    if not checkov.exists():
+        raise RuntimeError(f"checkov is not installed at {relative(checkov, ROOT)}: `make security` installs it")
+    env = {key: value for key, value in os.environ.items() if key not in {"BC_API_KEY", "PRISMA_API_URL"}}
+    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [
+            str(checkov),
+            "--directory",
+            str(directory),
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--compact",
+            "--skip-download",  # no guidelines, severities or policies from the vendor's platform: offline
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**env, "LOG_LEVEL": "ERROR"},
+    )
+    # 0: nothing failed, 1: some check failed; anything else is checkov failing.
+    if result.returncode not in (0, 1):
+        raise RuntimeError(f"checkov failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}")
+    report = json.loads(result.stdout)
+    # One framework gives one report; an empty directory gives a summary with no `results`.
+    return dict(report[0] if isinstance(report, list) else report)
+
+
+def scan(
+    templates: Mapping[tuple[str, str], Path], checkov: Path = CHECKOV
+) -> tuple[list[Finding], list[Acknowledgment], dict[str, int]]:
+    """checkov findings for templates keyed by (environment, stack), their skips, and passed checks per environment."""
+    originals = {key: load_template(path) for key, path in templates.items()}
+    with tempfile.TemporaryDirectory() as scratch:
+        copies: dict[str, tuple[str, str]] = {}
+        for (environment, stack), template in originals.items():
+            copy = Path(scratch) / environment / f"{stack}.template.json"
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_text(json.dumps(_without_skips(template), indent=1))
+            copies[f"/{environment}/{copy.name}"] = (environment, stack)
+        report = run_checkov(Path(scratch), checkov)
+    results = report.get("results", {})
+
+    findings: list[Finding] = []
+    passed: dict[str, int] = {}
+    for check in results.get("passed_checks", []):
+        environment, _ = copies[check["file_path"]]
+        passed[environment] = passed.get(environment, 0) + 1
+    used: set[tuple[str, str, str, str]] = set()
+    for check in results.get("failed_checks", []):
+        environment, stack = copies[check["file_path"]]
+        logical_id = str(check["resource"]).split(".", 1)[-1]
+        check_id = str(check["check_id"])
+        comment = skips(originals[(environment, stack)]).get((logical_id, check_id))
+        status: Status = "unacknowledged"
+        reason = None
+        if comment is not None:
+            used.add((environment, stack, logical_id, check_id))
+            problem = _reason_problem(comment)
+            status = "unacknowledged" if problem else "acknowledged"
+            reason = problem or comment
+        findings.append(
+            Finding(
+                tool="checkov",
+                ruleset="checkov",
+                environment=environment,
+                stack=stack,
+                rule=check_id,
+                resource=construct_paths(originals[(environment, stack)]).get(logical_id, logical_id),
+                logical_id=logical_id,
+                severity="error",
+                status=status,
+                reason=reason,
+                message=str(check.get("check_name", check_id)),
+                template=relative(templates[(environment, stack)], ROOT),
+            )
+        )
+    for error in results.get("parsing_errors", []):
+        environment, stack = copies.get(str(error), ("", str(error)))
+        findings.append(
+            Finding(
+                tool="checkov",
+                ruleset="checkov",
+                environment=environment,
+                stack=stack,
+                rule="parsing-error",
+                resource=str(error),
+                logical_id=None,
+                severity="error",
+                status="unacknowledged",
+                reason=None,
+                message="checkov could not parse this template",
+                template=None,
+            )
+        )
+
+    acknowledgments: list[Acknowledgment] = []
+    for (environment, stack), template in originals.items():
+        paths = construct_paths(template)
+        for (logical_id, check_id), comment in sorted(skips(template).items()):
+            live = (environment, stack, logical_id, check_id) in used
+            resource = paths.get(logical_id, logical_id)
+            acknowledgments.append(
+                Acknowledgment(
+                    tool="checkov",
+                    environment=environment,
+                    stack=stack,
+                    rule=check_id,
+                    scope=resource,
+                    scope_kind="resource",
+                    reason=comment,
+                    covers=1 if live else 0,
+                )
+            )
+            if live:
+                continue
+            findings.append(
+                Finding(
+                    tool="checkov",
+                    ruleset="checkov",
+                    environment=environment,
+                    stack=stack,
+                    rule=check_id,
+                    resource=resource,
+                    logical_id=logical_id,
+                    severity="error",
+                    status="stale",
+                    reason="the check passes on this resource (or does not apply to it): remove the skip",
+                    message=f"skip of {check_id} on {resource}: the check no longer fails here",
+                    template=relative(templates[(environment, stack)], ROOT),
+                )
+            )
+    return findings, acknowledgments, passed
+
+
+def _reason_problem(comment: str) -> str | None:
+    """Why a skip's comment is not an acceptable reason, or None."""
+    try:
+        require_full_sentence(comment, what="checkov skip")
+    except ValueError as error:
+        return str(error)
+    return None

@@ -1,0 +1,59 @@
+"""The security gate: synthesize, run cdk-nag, cfn-lint and checkov, and put every result in one report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
+from pathlib import Path
+
+from tools.security import cfn_lint_findings, checkov_findings, nag_findings
+from tools.security.checkov_findings import CHECKOV
+from tools.security.model import Acknowledgment, Finding, Report, load_template, sort_findings
+from tools.security.synthesis import SynthesizedEnvironment, synthesize
+
+
+def review(
+    environments: Sequence[SynthesizedEnvironment],
+    *,
+    checkov: Path = CHECKOV,
+    cfn_lint_config: str | None = None,
+) -> Report:
+    """Every tool over every stack of the synthesized environments (applies their pending acknowledgments)."""
+    findings: list[Finding] = []
+    acknowledgments: list[Acknowledgment] = []
+    templates = {(env.name, stack): path for env in environments for stack, path in env.templates.items()}
+    # cfn-lint and checkov are processes of their own that read the templates: they run while cdk-nag walks the
+    # construct trees here (only this thread talks to the CDK's JavaScript runtime).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        linting = pool.submit(cfn_lint_findings.scan, templates, cfn_lint_config)
+        checking = pool.submit(checkov_findings.scan, templates, checkov)
+        for env in environments:
+            nag, acks = nag_findings.scan(env)
+            findings += nag
+            acknowledgments += acks
+        lint, ignores = linting.result()
+        second, skips, passed = checking.result()
+    return Report(
+        environments=tuple(env.name for env in environments),
+        findings=sort_findings([*findings, *lint, *second]),
+        acknowledgments=(*acknowledgments, *ignores, *skips),
+        versions={"cdk-nag": version("cdk-nag"), "cfn-lint": version("cfn-lint"), "checkov": _checkov_version(checkov)},
+        resources={
+            env.name: {stack: len(load_template(path).get("Resources", {})) for stack, path in env.templates.items()}
+            for env in environments
+        },
+        checkov_passed=passed,
+    )
+
+
+def run(names: Sequence[str], *, assemblies: Path, checkov: Path = CHECKOV) -> Report:
+    """Synthesize each named environment into `assemblies/<name>` and review them all."""
+    return review([synthesize(name, assemblies / name) for name in names], checkov=checkov)
+
+
+def _checkov_version(checkov: Path) -> str:
+    """checkov's version, read from its virtual environment's package metadata (it is not importable here)."""
+    for dist_info in sorted(checkov.parent.parent.glob("lib/python*/site-packages/checkov-*.dist-info")):
+        return dist_info.name.removeprefix("checkov-").removesuffix(".dist-info")
+    return "unknown"
