@@ -34,13 +34,17 @@ app.synth()
 def _time_synth(app_command: str, outdir: Path, extra: list[str]) -> float:
     """Seconds one `cdk synth` takes, from the CLI's start to its exit."""
     start = time.perf_counter()
-    subprocess.run(  # noqa: S603 - fixed argv
+    result = subprocess.run(  # noqa: S603 - fixed argv
         [str(CDK), "synth", "--quiet", "--no-notices", "--app", app_command, "--output", str(outdir), *extra],
         cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
+        check=False,
+        capture_output=True,
+        text=True,
     )
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"error: cdk synth --app {app_command!r} failed:\n{result.stdout}{result.stderr}")
+    return elapsed
 
 
 def main(argv: list[str]) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def summarize(outdir: Path) -> list[tuple[str, int, Path]]:
-    """(stack name, resource count, template path) for every stack in the cloud assembly at `outdir`."""
+    """(stack name, resource count, template path) for every stack at `outdir`, in the manifest's deployment order."""
     manifest = json.loads((outdir / "manifest.json").read_text())
     rows = []
     for artifact in manifest["artifacts"].values():
@@ -18,7 +18,7 @@ def summarize(outdir: Path) -> list[tuple[str, int, Path]]:
         resources = json.loads(template.read_text()).get("Resources", {})
         name = artifact.get("displayName") or artifact["properties"].get("stackName") or template.stem
         rows.append((name, len(resources), template))
-    return sorted(rows)
+    return rows
 
 
 def main(argv: list[str]) -> int:

@@ -21,24 +21,14 @@ import pytest
 from moto import mock_aws
 
 from lambdas.firehose_transform import transform
+from tests.tools.conftest import REGION
 from tools import producer
 
-REGION = "eu-west-1"
 END = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 PROG = "python -m tools.producer"
 
 
-@pytest.fixture(autouse=True)
-def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Fake credentials and region, and no shared config, so nothing can reach a real account."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KINESIS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+pytestmark = pytest.mark.usefixtures("fake_aws")
 
 
 @pytest.fixture

@@ -23,10 +23,10 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.stepfunctions.models import stepfunctions_backends
 
 from infra.constructs.delivery_stream import DEVICE_PREFIX, ERROR_PREFIX, TIME_PREFIX
+from tests.tools.conftest import REGION
 from tools import smoke
 from tools.stack_outputs import OutputsError, StackOutputs
 
-REGION = "eu-west-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID
 RAW = f"ml-data-lake-sandbox-raw-{ACCOUNT}-{REGION}-an"
 CURATED = f"ml-data-lake-sandbox-curated-{ACCOUNT}-{REGION}-an"
@@ -41,17 +41,7 @@ WORKFLOW_LOGS = f"/aws/vendedlogs/states/{WORKFLOW}"
 BUFFER_SECONDS = 60
 
 
-@pytest.fixture(autouse=True)
-def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Fake credentials and no shared config, so nothing can reach a real account."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "SF_EXECUTION_HISTORY_TYPE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+pytestmark = pytest.mark.usefixtures("fake_aws")
 
 
 # --- A simulated clock and world --------------------------------------------------------------------------------
