@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import jsii
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IValidation
 
+from infra.constructs.iam_findings import resource_finding
 from infra.nag import acknowledge
 
 
@@ -48,28 +47,6 @@ class _AcknowledgeResolvedResources:
 
     def validate(self) -> list[str]:
         stack = Stack.of(self._policy)
-        rule_ids = [f"AwsSolutions-IAM5[Resource::{nag_resource(stack.resolve(r))}]" for r in self._resources]
+        rule_ids = [resource_finding(stack.resolve(resource)) for resource in self._resources]
         acknowledge(self._policy, *rule_ids, reason=self._reason)
         return []
-
-
-def nag_resource(resolved: object) -> str:
-    """A resolved ARN the way cdk-nag 3 writes it into a finding id (its `flattenCfnReference`)."""
-    if resolved is None:
-        return ""
-    if isinstance(resolved, str):
-        return resolved.replace("${", "<").replace("}", ">")
-    if isinstance(resolved, dict):
-        if "Fn::Join" in resolved:
-            delimiter, items = resolved["Fn::Join"]
-            return str(delimiter).join(nag_resource(item) for item in items)
-        if "Fn::Sub" in resolved:
-            return nag_resource(resolved["Fn::Sub"])
-        if "Fn::GetAtt" in resolved:
-            resource, attribute = resolved["Fn::GetAtt"]
-            return f"<{nag_resource(resource)}.{nag_resource(attribute)}>"
-        if "Fn::ImportValue" in resolved:
-            return nag_resource(resolved["Fn::ImportValue"])
-        if "Ref" in resolved:
-            return f"<{nag_resource(resolved['Ref'])}>"
-    return json.dumps(resolved, separators=(",", ":"), ensure_ascii=False)

@@ -11,7 +11,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra.config import load_environment, plan_shards
-from infra.constructs.managed_policy_role import nag_resource
+from infra.constructs.iam_findings import nag_resource
 from infra.constructs.transform_function import ASSET
 from infra.nag import NAG_PACKS
 from tests.synth import ENVIRONMENTS, Synthesized, environments_context, synthesize

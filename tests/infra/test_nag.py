@@ -65,3 +65,16 @@ def test_acknowledge_refuses_a_vague_reason_or_a_malformed_rule(rule_id: str, re
 def test_acknowledge_accepts_a_single_iam_wildcard_finding() -> None:
     stack = cdk.Stack(cdk.App(), "Throwaway")
     acknowledge(stack, "AwsSolutions-IAM5[Action::s3:List*]", reason="Listing is scoped to one bucket by its ARN.")
+
+
+def test_a_wildcard_finding_id_is_computed_from_names_and_refuses_a_reference() -> None:
+    from infra.constructs.iam_findings import wildcard_resource_finding
+
+    stack = cdk.Stack(cdk.App(), "Throwaway")
+    arn = f"arn:{stack.partition}:s3:::lake-{stack.account}-{stack.region}/events/*"
+    assert wildcard_resource_finding(stack, arn) == (
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::lake-<AWS::AccountId>-<AWS::Region>/events/*]"
+    )
+    bucket = s3.Bucket(stack, "Plain")
+    with pytest.raises(ValueError, match="build the ARN from names, not from a reference"):
+        wildcard_resource_finding(stack, bucket.arn_for_objects("*"))
