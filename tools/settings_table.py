@@ -1,4 +1,4 @@
-"""Render every setting (path, default, description) as the README's Markdown table; `--write` updates README.md."""
+"""Render every setting (path, default, description) as a Markdown table; `--write` updates docs/settings.md."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from infra.config import settings_reference
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+SETTINGS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 START, END = "<!-- settings:start -->", "<!-- settings:end -->"
 
 
@@ -20,19 +20,19 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def embed(readme: str) -> str:
-    """`readme` with the text between the settings markers replaced by the current table."""
-    head, _, rest = readme.partition(START)
+def embed(page: str) -> str:
+    """`page` with the text between the settings markers replaced by the current table."""
+    head, _, rest = page.partition(START)
     _, _, tail = rest.partition(END)
     if not rest:
-        raise SystemExit(f"error: README.md has no {START} marker")
+        raise SystemExit(f"error: {SETTINGS_PAGE.name} has no {START} marker")
     return f"{head}{START}\n{render()}\n{END}{tail}"
 
 
 def main(argv: list[str]) -> int:
-    """Print the table, or with `--write` put it into README.md between the markers."""
+    """Print the table, or with `--write` put it into docs/settings.md between the markers."""
     if argv == ["--write"]:
-        README.write_text(embed(README.read_text()))
+        SETTINGS_PAGE.write_text(embed(SETTINGS_PAGE.read_text()))
         return 0
     print(render())
     return 0
