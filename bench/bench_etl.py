@@ -4,19 +4,29 @@
     python -m bench.bench_etl --sizes 50000 500000 --repeat 1 --master "local[4]"
 
 Spark generates the events itself (``spark.range`` and column expressions, so Python builds no rows), caches and
-counts them before the clock starts: the figures time ``curate`` and the evaluation of both of its outputs (to
-Spark's ``noop`` sink), not data generation or storage. The batches look like the raw zone's: known and unknown
-devices, exact duplicates, out-of-range readings, bad timestamps and extra fields. Each size runs ``--repeat``
-times after a warm-up run and the fastest run counts, being the one least disturbed by other work on the machine.
-The last lines compare the per-row cost at the largest size with the smallest (near 1.0: linear; below 1: a fixed
-cost being amortised; above 1: worse than linear) and split the time into a fixed and a per-row part. Nothing is
-asserted: the numbers depend on the machine.
+counts them before the clock starts. The batches look like the raw zone's: known and unknown devices, exact
+duplicates, out-of-range readings, bad timestamps and extra fields. Two figures per size:
+
+``curate``
+    ``curate`` and the evaluation of both of its outputs (to Spark's ``noop`` sink): the transformations alone, no
+    storage.
+``merge run``
+    what the job does after reading: ``curate``, then the merge into a curated zone on local disk that already holds
+    the first half of the batch (so half the rows are already curated and every hour they fall in is read, merged
+    and rewritten as Snappy Parquet), the quarantine to ``noop``. The zone is restored before each run, off the clock.
+
+Each size runs ``--repeat`` times after a warm-up run and the fastest run counts, being the one least disturbed by
+other work on the machine. The last lines compare the per-row cost at the largest size with the smallest (near 1.0:
+linear; below 1: a fixed cost being amortised; above 1: worse than linear) and split the time into a fixed and a
+per-row part. Nothing is asserted: the numbers depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,8 +36,9 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
+from glue_jobs.curate_events import job
 from glue_jobs.curate_events.schema import DEVICE_TABLE_STRUCT, EventSchema, load_schema
-from glue_jobs.curate_events.transforms import CurationCounts, curate
+from glue_jobs.curate_events.transforms import CurationCounts, curate, merge_curated
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "lambdas" / "firehose_transform" / "sensor_event_schema.json"
@@ -37,7 +48,7 @@ DEVICES_PATH = ROOT / "glue_jobs" / "curate_events" / "devices.csv"
 GENERATED_DEVICES = 21
 START_EPOCH_SECONDS = 1_795_000_000  # 2026-11-18, UTC
 WARM_UP_ROWS = 20_000
-TABLE_ROW = "{:>10} {:>8} {:>10} {:>7} {:>10} {:>11} {:>10}"
+TABLE_ROW = "{:>10} | {:>8} {:>10} {:>7} | {:>8} {:>10} {:>7} | {:>9} {:>11} {:>10} {:>9}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,10 @@ class Measurement:
 
 
 def generate_events(spark: SparkSession, rows: int) -> DataFrame:
-    """``rows`` raw readings as the raw zone holds them, with the defects curation deals with, made by Spark."""
+    """``rows`` raw readings as the raw zone holds them, with the defects curation deals with, made by Spark.
+
+    Reading ``i`` is the same whatever ``rows`` is, so a smaller batch is the start of a larger one.
+    """
     identifier = sf.col("id")
     # Every hundredth row repeats the one before it, as a Firehose retry would; the rest derive from their own id.
     n = sf.when(identifier % 100 == 99, identifier - 1).otherwise(identifier)
@@ -98,6 +112,37 @@ def measure(events: DataFrame, devices: DataFrame, schema: EventSchema, rows: in
         result.unpersist()
         if best is None or elapsed < best.seconds:
             best = Measurement(rows, elapsed, result.counts)
+    assert best is not None  # repeat >= 1
+    return best
+
+
+def measure_merge(
+    spark: SparkSession, sizes: tuple[int, int], devices: DataFrame, schema: EventSchema, repeat: int, work: Path
+) -> Measurement:
+    """Time a run of ``sizes[0]`` rows merged into a zone holding the first ``sizes[1]`` of them; keep the fastest."""
+    rows, curated_before = sizes
+    pristine, zone = work / "pristine", work / "zone"
+    first = curate(generate_events(spark, curated_before), devices, schema)
+    job.write_curated(first.curated, str(pristine))
+    first.unpersist()
+    events = generate_events(spark, rows).persist(StorageLevel.MEMORY_AND_DISK)
+    events.count()
+    best: Measurement | None = None
+    for _ in range(repeat):
+        shutil.rmtree(zone, ignore_errors=True)
+        shutil.copytree(pristine, zone)
+        start = time.perf_counter()
+        result = curate(events, devices, schema)
+        merge = merge_curated(result.curated, job.read_curated_hours(spark, str(zone), result.curated))
+        job.write_curated(merge.merged, str(zone))
+        result.quarantined.write.format("noop").mode("overwrite").save()
+        elapsed = time.perf_counter() - start
+        counts = result.counts.after_merge(merge)
+        merge.unpersist()
+        result.unpersist()
+        if best is None or elapsed < best.seconds:
+            best = Measurement(rows, elapsed, counts)
+    events.unpersist()
     assert best is not None  # repeat >= 1
     return best
 
@@ -145,36 +190,70 @@ def main(argv: Sequence[str] | None = None) -> None:
     measure(warm_up, devices, schema, WARM_UP_ROWS, 1)
     warm_up.unpersist()
 
-    measurements = []
-    print(TABLE_ROW.format("rows", "seconds", "rows/s", "us/row", "written", "quarantined", "duplicates"))
-    for rows in sorted(arguments.sizes):
-        events = generate_events(spark, rows).persist(StorageLevel.MEMORY_AND_DISK)
-        events.count()
-        measurement = measure(events, devices, schema, rows, arguments.repeat)
-        events.unpersist()
-        measurements.append(measurement)
-        counts = measurement.counts
-        print(
-            TABLE_ROW.format(
-                f"{rows:,}",
-                f"{measurement.seconds:.2f}",
-                f"{measurement.rows_per_second:,.0f}",
-                f"{measurement.microseconds_per_row:.1f}",
-                f"{counts.written:,}",
-                f"{counts.quarantined:,}",
-                f"{counts.duplicates_removed:,}",
-            )
+    print(TABLE_ROW.format("", "curate", "", "", "merge run", "", "", "", "", "", ""))
+    print(
+        TABLE_ROW.format(
+            "rows",
+            "seconds",
+            "rows/s",
+            "us/row",
+            "seconds",
+            "rows/s",
+            "us/row",
+            "written",
+            "quarantined",
+            "duplicates",
+            "already",
         )
-    if len(measurements) > 1:
-        smallest, largest = measurements[0], measurements[-1]
-        ratio = largest.microseconds_per_row / smallest.microseconds_per_row
-        print(f"per-row cost at {largest.rows:,} rows / at {smallest.rows:,} rows: {ratio:.2f}")
-        # A line through the two points splits the time into a fixed part (planning, job scheduling) and a part
-        # proportional to the rows; a ratio well below 1 with a steady marginal cost means the fixed part dominates.
-        marginal = (largest.seconds - smallest.seconds) / (largest.rows - smallest.rows)
-        fixed = smallest.seconds - marginal * smallest.rows
-        print(f"as a line: {fixed:.2f} s fixed + {marginal * 1e6:.1f} us per row")
+    )
+    plain: list[Measurement] = []
+    merged: list[Measurement] = []
+    with tempfile.TemporaryDirectory(prefix="bench-etl-") as work:
+        measure_merge(spark, (WARM_UP_ROWS, WARM_UP_ROWS // 2), devices, schema, 1, Path(work) / "warm-up")
+        for rows in sorted(arguments.sizes):
+            events = generate_events(spark, rows).persist(StorageLevel.MEMORY_AND_DISK)
+            events.count()
+            plain.append(measure(events, devices, schema, rows, arguments.repeat))
+            events.unpersist()
+            merged.append(
+                measure_merge(spark, (rows, rows // 2), devices, schema, arguments.repeat, Path(work) / str(rows))
+            )
+            _print_row(plain[-1], merged[-1])
+    for label, measurements in (("curate", plain), ("merge run", merged)):
+        _print_scaling(label, measurements)
     spark.stop()
+
+
+def _print_row(plain: Measurement, merged: Measurement) -> None:
+    counts = merged.counts
+    print(
+        TABLE_ROW.format(
+            f"{plain.rows:,}",
+            f"{plain.seconds:.2f}",
+            f"{plain.rows_per_second:,.0f}",
+            f"{plain.microseconds_per_row:.1f}",
+            f"{merged.seconds:.2f}",
+            f"{merged.rows_per_second:,.0f}",
+            f"{merged.microseconds_per_row:.1f}",
+            f"{counts.written:,}",
+            f"{counts.quarantined:,}",
+            f"{counts.duplicates_removed:,}",
+            f"{counts.already_curated:,}",
+        )
+    )
+
+
+def _print_scaling(label: str, measurements: Sequence[Measurement]) -> None:
+    if len(measurements) < 2:
+        return
+    smallest, largest = measurements[0], measurements[-1]
+    ratio = largest.microseconds_per_row / smallest.microseconds_per_row
+    print(f"{label}: per-row cost at {largest.rows:,} rows / at {smallest.rows:,} rows: {ratio:.2f}")
+    # A line through the two points splits the time into a fixed part (planning, job scheduling) and a part
+    # proportional to the rows; a ratio well below 1 with a steady marginal cost means the fixed part dominates.
+    marginal = (largest.seconds - smallest.seconds) / (largest.rows - smallest.rows)
+    fixed = smallest.seconds - marginal * smallest.rows
+    print(f"{label}: as a line: {fixed:.2f} s fixed + {marginal * 1e6:.1f} us per row")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,20 @@ Glue runs this file alone as the job script. ``transforms.py`` and ``schema.py``
 ``--extra-py-files`` and are imported as top-level modules; tests import the same modules from the package
 ``glue_jobs.curate_events``. Ship the two in one zip (a CDK asset of this directory is zipped, and a zip on the
 Python path keeps the names of the files inside it): a single-file asset lands in S3 under its hash, and Glue would
-then offer it as a module named after that hash, not ``transforms``. Only ``main`` needs the Glue runtime
-(``awsglue`` exists only there), so it imports ``awsglue`` itself and the rest of this module loads, and is tested,
-anywhere.
+then offer it as a module named after that hash, not ``transforms``.
+
+``run`` is the job: it reads the run's raw events through a ``JobIO`` adapter, curates them, merges the curated rows
+into the curated zone, appends the quarantine and commits. Only the adapter knows the runtime: ``GlueJobIO`` (the
+DynamicFrame reader with its error records, ``resolveChoice``, bookmarks and ``Job.commit``) imports ``awsglue``,
+which exists only on Glue; ``local.LocalJobIO`` runs the same ``run`` on local Spark. Everything else here is plain
+Spark, the same on Glue and locally.
+
+Effectively once: a rerun over the same input, or a late copy of a reading, adds no row to the curated zone. The
+curated rows of a run are merged with the curated zone's rows of the hours they fall in (one row per ``device_id``
+and ``event_ts``, the copy already curated winning), and only those hours are rewritten, by Spark's dynamic
+partition overwrite. A run that only finds readings already curated writes nothing there. The job must not run
+twice at once (the Glue job allows one concurrent run, and the workflow starts one run at a time): two runs merging
+into the same hour would each overwrite the other's rows.
 
 Job arguments (all required; Glue adds ``--JOB_NAME``):
 
@@ -15,10 +26,10 @@ Job arguments (all required; Glue adds ``--JOB_NAME``):
     prefixes (or ``device_id=`` first), read recursively. With ``--job-bookmark-option job-bookmark-enable`` each
     run reads only the objects that arrived since the last committed run.
 ``--curated_path``
-    Snappy Parquet, partitioned ``year=/month=/day=/hour=`` (UTC event time), appended to.
+    Snappy Parquet, partitioned ``year=/month=/day=/hour=`` (UTC event time); the hours a run touches are merged.
 ``--quarantine_path``
-    GZIP JSON lines of the rejected rows as they were read, plus ``quarantine_reason``, partitioned by the UTC
-    date of the run (``quarantine_date=``).
+    GZIP JSON lines of the rejected rows as they were read, plus ``quarantine_reason`` (and ``reader_error`` for
+    records the JSON reader could not parse), partitioned by the UTC date of the run (``quarantine_date=``).
 ``--devices_path``
     The device reference table: a CSV file with a header (``devices.csv``).
 ``--event_schema``
@@ -31,12 +42,14 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple, Protocol
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
+from pyspark.sql.types import StructType
 
 try:
     from glue_jobs.curate_events import schema as event_schema
@@ -52,6 +65,99 @@ JOB_ARGUMENTS: Final = ("JOB_NAME", "raw_path", "curated_path", "quarantine_path
 QUARANTINE_DATE: Final = "quarantine_date"
 
 LOG = logging.getLogger("curate_events")
+
+
+@dataclass(frozen=True, slots=True)
+class JobArguments:
+    """Where the job reads and writes: the job arguments but ``JOB_NAME``."""
+
+    raw_path: str
+    curated_path: str
+    quarantine_path: str
+    devices_path: str
+    event_schema: str
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> JobArguments:
+        """The arguments from resolved job options (extra keys, such as ``JOB_NAME``, are ignored)."""
+        return cls(**{name: values[name] for name in JOB_ARGUMENTS if name != "JOB_NAME"})
+
+
+class RawEvents(NamedTuple):
+    """One run's raw events, and the records the reader could not parse as Glue reports them."""
+
+    events: DataFrame
+    # DynamicFrame.errorsAsDynamicFrame().toDF(): one struct column `error` per record (see
+    # transforms.quarantine_reader_errors); None when every record parsed.
+    reader_errors: DataFrame | None
+
+
+class JobIO(Protocol):
+    """What ``run`` needs from the runtime: a SparkSession, the run's raw events, and the commit of the run."""
+
+    @property
+    def spark(self) -> SparkSession:
+        """The session every read and write goes through."""
+        ...
+
+    def read_raw_events(self, path: str, schema: event_schema.EventSchema) -> RawEvents:
+        """The raw events this run must curate (with bookmarks, only those not committed yet)."""
+        ...
+
+    def commit(self) -> None:
+        """Record that the events read so far are curated, so that the next run does not read them again."""
+        ...
+
+
+class GlueJobIO:
+    """``JobIO`` on AWS Glue: the DynamicFrame JSON reader with bookmarks, ``resolveChoice``, ``Job.commit``."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        # awsglue exists only on Glue; importing it here keeps the rest of the module loadable, and tested, anywhere.
+        from awsglue.context import GlueContext
+        from awsglue.job import Job
+        from awsglue.utils import getResolvedOptions
+        from pyspark.context import SparkContext
+
+        options = getResolvedOptions(list(argv), list(JOB_ARGUMENTS))
+        self.arguments = JobArguments.from_mapping(options)
+        self._glue_context: Any = GlueContext(SparkContext.getOrCreate())
+        self._job: Any = Job(self._glue_context)
+        self._job.init(options["JOB_NAME"], options)
+
+    @property
+    def spark(self) -> SparkSession:
+        """Glue's session, its time zone set to UTC like the lake's partitions."""
+        session: SparkSession = self._glue_context.spark_session
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+        return session
+
+    def read_raw_events(self, path: str, schema: event_schema.EventSchema) -> RawEvents:
+        """The objects under ``path`` the bookmark has not seen, each declared field of varying JSON type as text."""
+        from awsglue.gluetypes import ChoiceType
+
+        # transformation_ctx names this read in the bookmark state; the bookmark advances only at commit().
+        # GZIP is recognised by Firehose's .gz object suffix; groupFiles batches its many small objects into tasks.
+        raw = self._glue_context.create_dynamic_frame.from_options(
+            connection_type="s3",
+            connection_options={"paths": [path], "recurse": True, "groupFiles": "inPartition"},
+            format="json",
+            transformation_ctx="raw_events",
+        )
+        choice_fields = [item.name for item in raw.schema().fields if isinstance(item.dataType, ChoiceType)]
+        specs = schema.resolve_choice_specs(choice_fields)
+        resolved = raw.resolveChoice(specs=specs, transformation_ctx="raw_events_resolved") if specs else raw
+        # Persisted and counted first: the reader's error records exist once the frame has been computed, and the
+        # counting job of curate then reuses the rows instead of listing and reading S3 again.
+        events: DataFrame = resolved.toDF().persist(StorageLevel.MEMORY_AND_DISK)
+        events.count()
+        # Without errors Glue's error frame has no `error` column at all, so it is asked for only when there are some.
+        errors: DataFrame | None = raw.errorsAsDynamicFrame().toDF() if raw.errorsCount() else None
+        return RawEvents(events, errors)
+
+    def commit(self) -> None:
+        """Advance the bookmark past the objects this run read."""
+        self._job.commit()
 
 
 def read_schema_source(spark: SparkSession, value: str) -> str:
@@ -72,14 +178,42 @@ def read_devices(spark: SparkSession, path: str) -> DataFrame:
     )
 
 
-def write_curated(curated: DataFrame, path: str) -> None:
-    """Append the curated rows as Snappy Parquet, partitioned by year, month, day and hour."""
-    # Append, not overwrite: with job bookmarks each run carries only new raw objects, and a late reading for an
-    # hour already curated would make even a dynamic partition overwrite replace that hour with the late rows
-    # alone. Repartitioning by the partition columns writes one file per hour and run instead of one per task.
+def hour_path(root: str, hour: Sequence[str]) -> str:
+    """The directory of one hour of the curated zone: ``root/year=YYYY/month=MM/day=DD/hour=HH``."""
+    parts = (f"{name}={value}" for name, value in zip(transforms.PARTITION_COLUMNS, hour, strict=True))
+    return "/".join([root.rstrip("/"), *parts])
+
+
+def _exists(spark: SparkSession, path: str) -> bool:
+    # Hadoop's file system API answers for s3:// on Glue and for local paths alike, without listing the whole zone.
+    jvm: Any = spark.sparkContext._jvm  # PySpark reaches Hadoop only through the gateway
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    file_system = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    return bool(file_system.exists(hadoop_path))
+
+
+def read_curated_hours(spark: SparkSession, root: str, curated: DataFrame) -> DataFrame:
+    """The curated zone's rows in the hours ``curated`` falls in, with the columns of ``curated``."""
+    hours = [tuple(row) for row in curated.select(*transforms.PARTITION_COLUMNS).distinct().collect()]
+    paths = [path for path in (hour_path(root, hour) for hour in hours) if _exists(spark, path)]
+    schema: StructType = curated.schema
+    if not paths:
+        return spark.createDataFrame([], schema)
+    # The run's schema, not inference: partition values stay zero-padded text, and a column added to the schema or
+    # the device table since an hour was written reads as null there.
+    return spark.read.schema(schema).option("basePath", root).parquet(*paths)
+
+
+def write_curated(merged: DataFrame, path: str) -> None:
+    """Replace the hours ``merged`` holds with its rows, as Snappy Parquet partitioned by year, month, day and hour."""
+    # Dynamic partition overwrite replaces only the hours present in `merged`; every other hour stays as it is.
+    # Spark writes them under a staging directory first and swaps each hour in when the job commits, so the rows
+    # read from those hours to build `merged` are all read before any of them is replaced. Repartitioning by the
+    # partition columns writes one file per hour instead of one per task.
     (
-        curated.repartition(*(sf.col(name) for name in transforms.PARTITION_COLUMNS))
-        .write.mode("append")
+        merged.repartition(*(sf.col(name) for name in transforms.PARTITION_COLUMNS))
+        .write.mode("overwrite")
+        .option("partitionOverwriteMode", "dynamic")
         .partitionBy(*transforms.PARTITION_COLUMNS)
         .option("compression", "snappy")
         .parquet(path)
@@ -100,69 +234,49 @@ def write_quarantine(quarantined: DataFrame, path: str, run_date: dt.date) -> No
     )
 
 
+def _merge_into_curated(spark: SparkSession, curated: DataFrame, path: str) -> transforms.MergeResult:
+    """Merge the run's curated rows into their hours of the zone, and write those hours if that changes them."""
+    merge = transforms.merge_curated(curated, read_curated_hours(spark, path, curated))
+    try:
+        outcome = {"fresh": merge.fresh, "already_curated": merge.already_curated, "healed": merge.healed}
+        LOG.info("merge into the curated hours %s", json.dumps(outcome))
+        if merge.changed:
+            write_curated(merge.merged, path)
+    finally:
+        merge.unpersist()
+    return merge
+
+
+def run(io: JobIO, arguments: JobArguments, run_date: dt.date) -> transforms.CurationCounts:
+    """Curate the run's raw events into the curated zone and the quarantine, then commit; return the counts."""
+    spark = io.spark
+    schema = event_schema.load_schema(read_schema_source(spark, arguments.event_schema))
+    devices = read_devices(spark, arguments.devices_path).cache()
+    raw = io.read_raw_events(arguments.raw_path, schema)
+
+    result = transforms.curate(raw.events, devices, schema, reader_errors=raw.reader_errors)
+    counts = result.counts
+    try:
+        if counts.written:
+            counts = counts.after_merge(_merge_into_curated(spark, result.curated, arguments.curated_path))
+        if counts.quarantined:
+            write_quarantine(result.quarantined, arguments.quarantine_path, run_date)
+    finally:
+        result.unpersist()
+        raw.events.unpersist()
+        devices.unpersist()
+    LOG.info("curation counts %s", json.dumps({"run_date": run_date.isoformat(), **counts.as_dict()}))
+    # Last: if the run fails before this point, the next run reads the same objects again, and the merge makes
+    # that harmless for the curated zone.
+    io.commit()
+    return counts
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the job on Glue: read new raw events, curate them, write both zones and commit the bookmark."""
-    from awsglue.context import GlueContext
-    from awsglue.gluetypes import ChoiceType
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
-    from pyspark.context import SparkContext
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    args = getResolvedOptions(list(sys.argv if argv is None else argv), list(JOB_ARGUMENTS))
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    spark = glue_context.spark_session
-    # The transforms do not depend on it; UTC keeps whatever Spark renders in the lake's time zone.
-    spark.conf.set("spark.sql.session.timeZone", "UTC")
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-    run_date = dt.datetime.now(dt.UTC).date()
-
-    schema = event_schema.load_schema(read_schema_source(spark, args["event_schema"]))
-    devices = read_devices(spark, args["devices_path"]).cache()
-
-    # transformation_ctx names this read in the bookmark state; the bookmark advances only at job.commit().
-    # GZIP is recognised by Firehose's .gz object suffix; groupFiles batches its many small objects into tasks.
-    raw = glue_context.create_dynamic_frame.from_options(
-        connection_type="s3",
-        connection_options={"paths": [args["raw_path"]], "recurse": True, "groupFiles": "inPartition"},
-        format="json",
-        transformation_ctx="raw_events",
-    )
-    choice_fields = [field.name for field in raw.schema().fields if isinstance(field.dataType, ChoiceType)]
-    specs = schema.resolve_choice_specs(choice_fields)
-    if specs:
-        raw = raw.resolveChoice(specs=specs, transformation_ctx="raw_events_resolved")
-    # Persisted: curate's counting job reads the input on three branches (its count and the two outputs), which
-    # should not each list and read S3 again.
-    events = raw.toDF().persist(StorageLevel.MEMORY_AND_DISK)
-
-    result = transforms.curate(events, devices, schema)
-    counts = result.counts
-    LOG.info("curation counts %s", json.dumps({"run_date": run_date.isoformat(), **counts.as_dict()}))
-    if counts.written:
-        write_curated(result.curated, args["curated_path"])
-    if counts.quarantined:
-        write_quarantine(result.quarantined, args["quarantine_path"], run_date)
-
-    # Records the Glue reader itself could not parse never reach the DataFrame: keep them rather than lose them.
-    # Their layout is Glue's error record, not a reading, so they go under a prefix starting with "_", which Spark,
-    # Hive and Athena treat as hidden when they read the quarantine table.
-    reader_errors = raw.errorsCount()
-    if reader_errors:
-        errors_path = f"{args['quarantine_path'].rstrip('/')}/_reader_errors/{QUARANTINE_DATE}={run_date}/"
-        LOG.warning("the JSON reader rejected %d records; writing them to %s", reader_errors, errors_path)
-        glue_context.write_dynamic_frame.from_options(
-            frame=raw.errorsAsDynamicFrame(),
-            connection_type="s3",
-            connection_options={"path": errors_path},
-            format="json",
-        )
-
-    result.unpersist()
-    events.unpersist()
-    devices.unpersist()
-    job.commit()
+    io = GlueJobIO(sys.argv if argv is None else argv)
+    run(io, io.arguments, dt.datetime.now(dt.UTC).date())
 
 
 if __name__ == "__main__":

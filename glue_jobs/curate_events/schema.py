@@ -102,12 +102,6 @@ class EventSchema:
                 return spec
         raise KeyError(name)
 
-    def struct_type(self) -> StructType:
-        """The declared fields as a Spark schema of the raw zone's JSON, every field nullable."""
-        # Nullable even when required: raw data can lack a required value (validation quarantines it), and a
-        # non-nullable declaration would let Spark's optimiser fold `IS NULL` checks on it to false.
-        return StructType([StructField(spec.name, spec.spark_type, nullable=True) for spec in self.fields])
-
     def resolve_choice_specs(self, choice_fields: Iterable[str]) -> list[tuple[str, str]]:
         """Glue ``resolveChoice`` specs for the declared fields among ``choice_fields``: each cast to string."""
         # A Glue DynamicFrame gives a field whose JSON type varies between records a choice type (say int and

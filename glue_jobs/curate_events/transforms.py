@@ -13,10 +13,17 @@ The steps, in the order ``curate`` runs them:
    columns ``year``/``month``/``day``/``hour`` derived from the event time in UTC.
 6. ``deduplicate``: one row per ``device_id`` and ``event_ts``.
 
-``drop_null_fields`` (Glue's DropNullFields) is here as well; its docstring says why ``curate`` does not apply it.
+Lines the reader could not parse reach ``curate`` as Glue's error records (``reader_errors``) and are quarantined as
+``malformed_record`` by ``quarantine_reader_errors``. After ``curate``, ``merge_curated`` merges the run's curated rows
+into the hours of the curated zone they fall in, so that a rerun or a late duplicate adds no row.
 
-Nothing here reads or writes storage or creates a SparkSession. ``check_devices`` and ``curate`` run Spark actions
-(to check the reference table and to count rows); every other function only builds a plan.
+Glue's DropNullFields is deliberately not applied: it drops the columns that are null in every row of a batch, so an
+hour without, say, humidity readings would get Parquet files of a different schema from the rest of the table; the
+curated zone's columns are the declared and derived ones, always. In the quarantine it would change nothing, as
+Spark's JSON writer leaves null values out anyway.
+
+Nothing here reads or writes storage or creates a SparkSession. ``check_devices``, ``curate`` and ``merge_curated``
+run Spark actions (to check the reference table and to count rows); every other function only builds a plan.
 
 On Glue this file is imported as the top-level module ``transforms`` (shipped with ``--extra-py-files``), in tests
 as ``glue_jobs.curate_events.transforms``; it imports its sibling ``schema`` for type checking only.
@@ -24,15 +31,27 @@ as ``glue_jobs.curate_events.transforms``; it imports its sibling ``schema`` for
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as sf
-from pyspark.sql.types import DataType, DateType, DoubleType, NullType, NumericType, StringType
+from pyspark.sql.types import (
+    ArrayType,
+    DataType,
+    DateType,
+    DoubleType,
+    MapType,
+    NullType,
+    NumericType,
+    StringType,
+    StructType,
+    TimestampType,
+)
 
 if TYPE_CHECKING:
     from glue_jobs.curate_events.schema import EventSchema, FieldSpec
@@ -41,17 +60,32 @@ DEVICE_ID: Final = "device_id"
 EVENT_TIME: Final = "event_time"
 TEMPERATURE_C: Final = "temperature_c"
 
-# Columns the curated zone adds.
+# The columns curation derives, listed here once with their Spark types: map_events computes them, curate orders the
+# curated columns by them, the writer partitions by the last four, the merge keys on event_ts, and the tests read them.
 EVENT_TS: Final = "event_ts"
 EVENT_DATE: Final = "event_date"
 TEMPERATURE_F: Final = "temperature_f"
 PARTITION_COLUMNS: Final = ("year", "month", "day", "hour")
-_DERIVED: Final = frozenset({EVENT_TS, EVENT_DATE, TEMPERATURE_F, *PARTITION_COLUMNS})
+DERIVED_COLUMNS: Final[Mapping[str, DataType]] = {
+    EVENT_TS: TimestampType(),
+    EVENT_DATE: DateType(),
+    # Only when the schema declares temperature_c as a double.
+    TEMPERATURE_F: DoubleType(),
+    # Zero-padded text cut from event_time, so the hour directories sort and read the same in every engine.
+    **{name: StringType() for name in PARTITION_COLUMNS},
+}
+# A reading is identified by its device and the instant it was taken, across batches and runs.
+KEY_COLUMNS: Final = (DEVICE_ID, EVENT_TS)
 
-# Spark's default name (spark.sql.columnNameOfCorruptRecord) for the text of a line its JSON reader could not parse.
+# Spark's default name (spark.sql.columnNameOfCorruptRecord) for the text of a line its JSON reader could not parse;
+# the quarantine keeps the text of a malformed record under the same name.
 CORRUPT_RECORD: Final = "_corrupt_record"
 QUARANTINE_REASON: Final = "quarantine_reason"
 DUPLICATES_REMOVED: Final = "_duplicates_removed"
+# Glue's error records (DynamicFrame.errorsAsDynamicFrame) hold everything in one struct column of this name; in the
+# quarantine, what the reader said about a record goes under READER_ERROR.
+GLUE_ERROR: Final = "error"
+READER_ERROR: Final = "reader_error"
 
 # Quarantine reasons: whole-record codes, and per-field codes written as "<code>:<field>", joined by REASON_SEPARATOR
 # when a row breaks several rules (in schema order, so the text is stable).
@@ -74,6 +108,8 @@ _ISO_8601_UTC: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$"
 _DEVICE: Final = "_device"
 _REFERENCE_DEVICE_ID: Final = "_reference_device_id"
 _RANK: Final = "_rank"
+_ORIGIN: Final = "_origin"
+_FROM_RUN: Final = "_from_run"
 
 
 class ValidationResult(NamedTuple):
@@ -96,17 +132,31 @@ class CountMismatchError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class CurationCounts:
-    """Row counts of one curation run."""
+    """Row counts of one curation run; ``read`` counts the reader's error records too."""
 
     read: int
     written: int
     quarantined: int
     duplicates_removed: int
+    already_curated: int = 0
 
     @property
     def balanced(self) -> bool:
-        """Whether read = written + quarantined + duplicates_removed."""
-        return self.read == self.written + self.quarantined + self.duplicates_removed
+        """Whether read = written + quarantined + duplicates_removed + already_curated."""
+        return self.read == self.written + self.quarantined + self.duplicates_removed + self.already_curated
+
+    def after_merge(self, merge: MergeResult) -> CurationCounts:
+        """These counts once ``merge`` has found some of the written rows in the curated zone already.
+
+        Raises CountMismatchError unless the merge accounts for every row the run curated: each is either fresh or
+        already curated.
+        """
+        if merge.fresh + merge.already_curated != self.written:
+            raise CountMismatchError(
+                f"the merge accounts for {merge.fresh} fresh and {merge.already_curated} already curated rows "
+                f"of {self.written} curated"
+            )
+        return replace(self, written=merge.fresh, already_curated=merge.already_curated)
 
     def as_dict(self) -> dict[str, int]:
         """The counts by name, for a log line."""
@@ -115,6 +165,7 @@ class CurationCounts:
             "written": self.written,
             "quarantined": self.quarantined,
             "duplicates_removed": self.duplicates_removed,
+            "already_curated": self.already_curated,
         }
 
 
@@ -129,6 +180,32 @@ class CurationResult:
 
     def unpersist(self) -> None:
         """Release the cached outputs."""
+        for frame in self._persisted:
+            frame.unpersist()
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The affected hours of the curated zone as they must be after the run, and what the merge kept and dropped.
+
+    ``fresh``: rows of this run the zone did not hold; ``already_curated``: rows of this run whose reading the zone
+    already held (a rerun, a late duplicate); ``healed``: extra copies of a reading the zone held in those hours,
+    left there by an earlier at-least-once run and removed now. Call ``unpersist`` once ``merged`` is written.
+    """
+
+    merged: DataFrame
+    fresh: int
+    already_curated: int
+    healed: int
+    _persisted: tuple[DataFrame, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the hours differ from what the zone holds, so that writing them changes anything."""
+        return bool(self.fresh or self.healed)
+
+    def unpersist(self) -> None:
+        """Release the cached rows."""
         for frame in self._persisted:
             frame.unpersist()
 
@@ -209,49 +286,21 @@ def drop_fields(df: DataFrame, keep: Iterable[str]) -> DataFrame:
     return df.drop(*unwanted) if unwanted else df
 
 
-def drop_null_fields(df: DataFrame, keep: Iterable[str] = ()) -> DataFrame:
-    """Drop every column that is null in every row, as Glue's DropNullFields does; columns in ``keep`` stay.
-
-    Glue's transform drops the fields whose type is NullType, which a DynamicFrame infers for a field that is
-    missing or null in every record of the frame. A DataFrame has fixed types, so the equivalent test looks at the
-    data: one aggregation counts the non-null values of each column (void-typed columns need no count). Like
-    Glue's, an empty frame loses all its columns. Unlike Glue's, it looks at top-level columns only; Glue also
-    descends into structs.
-
-    ``curate`` does not apply it. The curated zone's columns are the declared and derived ones, and dropping one
-    because a single batch had no value for it (no humidity readings that hour) would give that batch's Parquet
-    files a different schema from the rest of the table. In the quarantine output it would change nothing: Spark's
-    JSON writer already leaves out null values. It costs a pass over the data wherever it is used.
-    """
-    protected = set(keep)
-    candidates = [name for name in df.columns if name not in protected]
-    null_columns = [name for name in candidates if isinstance(df.schema[name].dataType, NullType)]
-    counted = [name for name in candidates if name not in null_columns]
-    if counted:
-        row = df.agg(*(sf.count(_col(name)).alias(f"c{index}") for index, name in enumerate(counted))).first()
-        if row is not None:
-            null_columns.extend(name for index, name in enumerate(counted) if row[index] == 0)
-    return df.drop(*null_columns) if null_columns else df
-
-
 def validate(df: DataFrame, schema: EventSchema) -> ValidationResult:
     """Split rows into those meeting every rule of the schema and those breaking one, with ``quarantine_reason``.
 
     Rules per field: ``missing`` (required and null), ``invalid_type`` (a value of the wrong JSON type, or text that
     does not convert), ``invalid_timestamp`` (not ISO-8601 UTC with Z, or no such date), ``pattern_mismatch``,
-    ``not_allowed``, ``not_finite`` (NaN or infinity) and ``out_of_range`` (outside min/max). A line Spark could not
-    parse as JSON (``_corrupt_record`` set) is ``malformed_record`` alone: its other columns are null by definition.
-    Expects every declared field as a column (``ensure_fields``).
+    ``not_allowed``, ``not_finite`` (NaN or infinity) and ``out_of_range`` (outside min/max). Expects every declared
+    field as a column (``ensure_fields``). Records that are not JSON never get here: the reader reports them
+    (``quarantine_reader_errors``).
     """
     missing = [name for name in schema.field_names if name not in df.columns]
     if missing:
         raise ValueError(f"declared fields missing from the frame (apply ensure_fields first): {', '.join(missing)}")
     failures = [column for spec in schema.fields for column in _field_failures(spec, df.schema[spec.name].dataType)]
     reasons = sf.concat_ws(REASON_SEPARATOR, *failures)
-    reason = sf.when(reasons != "", reasons)
-    if CORRUPT_RECORD in df.columns:
-        reason = sf.when(sf.col(CORRUPT_RECORD).isNotNull(), sf.lit(MALFORMED_RECORD)).otherwise(reason)
-    annotated = df.withColumn(QUARANTINE_REASON, reason)
+    annotated = df.withColumn(QUARANTINE_REASON, sf.when(reasons != "", reasons))
     # The reason is either null or not: the two filters split the rows with nothing lost to three-valued logic.
     return ValidationResult(
         valid=annotated.filter(sf.col(QUARANTINE_REASON).isNull()).drop(QUARANTINE_REASON),
@@ -263,7 +312,7 @@ def check_devices(devices: DataFrame, schema: EventSchema) -> None:
     """Raise ValueError unless device ids are unique and present and no reference column clashes with the events'."""
     if DEVICE_ID not in devices.columns:
         raise ValueError(f"the device table has no {DEVICE_ID} column: {', '.join(devices.columns)}")
-    clashes = sorted((set(devices.columns) - {DEVICE_ID}) & (set(schema.field_names) | _DERIVED))
+    clashes = sorted((set(devices.columns) - {DEVICE_ID}) & (set(schema.field_names) | set(DERIVED_COLUMNS)))
     if clashes:
         raise ValueError(f"device table columns clash with event columns: {', '.join(clashes)}")
     # A device listed twice would double its readings in the join, and the counts would no longer balance. The
@@ -298,7 +347,7 @@ def enrich_with_devices(df: DataFrame, devices: DataFrame) -> EnrichmentResult:
 
 
 def map_events(df: DataFrame, schema: EventSchema) -> DataFrame:
-    """Type the declared fields and add ``event_ts``, ``event_date``, ``temperature_f`` and the UTC partition columns.
+    """Type the declared fields and add the ``DERIVED_COLUMNS``, the partition columns cut from the UTC event time.
 
     Expects validated rows: ``event_time`` is ISO-8601 UTC with Z, so the partition values are cut from its text
     (zero-padded, and the same whatever the session time zone). ``event_time`` itself stays the text as received.
@@ -307,29 +356,42 @@ def map_events(df: DataFrame, schema: EventSchema) -> DataFrame:
         {spec.name: _try_cast(spec.name, df.schema[spec.name].dataType, spec.spark_type) for spec in schema.fields}
     )
     text = sf.col(EVENT_TIME)
-    derived = {
+    expressions = {
         EVENT_TS: sf.expr(f"try_cast({_quoted(EVENT_TIME)} AS TIMESTAMP)"),
-        EVENT_DATE: sf.substring(text, 1, 10).cast(DateType()),
+        EVENT_DATE: sf.substring(text, 1, 10),
+        TEMPERATURE_F: sf.col(TEMPERATURE_C) * 9.0 / 5.0 + 32.0,
         "year": sf.substring(text, 1, 4),
         "month": sf.substring(text, 6, 2),
         "day": sf.substring(text, 9, 2),
         "hour": sf.substring(text, 12, 2),
     }
-    if TEMPERATURE_C in schema.field_names and schema.field(TEMPERATURE_C).type == "double":
-        derived[TEMPERATURE_F] = sf.col(TEMPERATURE_C) * 9.0 / 5.0 + 32.0
-    return typed.withColumns(derived)
+    return typed.withColumns(
+        {name: expressions[name].cast(kind) for name, kind in DERIVED_COLUMNS.items() if name in _derivable(schema)}
+    )
 
 
-def deduplicate(df: DataFrame, keys: Sequence[str]) -> DataFrame:
+def _derivable(schema: EventSchema) -> tuple[str, ...]:
+    """The derived columns this schema allows: temperature_f needs temperature_c declared as a double."""
+    celsius = TEMPERATURE_C in schema.field_names and schema.field(TEMPERATURE_C).type == "double"
+    return tuple(name for name in DERIVED_COLUMNS if celsius or name != TEMPERATURE_F)
+
+
+def curated_columns(schema: EventSchema, reference_columns: Sequence[str]) -> list[str]:
+    """The curated zone's columns in order: declared, derived, the device table's, and last the partition columns."""
+    derived = [name for name in _derivable(schema) if name not in PARTITION_COLUMNS]
+    return [*schema.field_names, *derived, *reference_columns, *PARTITION_COLUMNS]
+
+
+def deduplicate(df: DataFrame, keys: Sequence[str], *, order_first: Sequence[str] = ()) -> DataFrame:
     """Keep one row per key, adding ``_duplicates_removed``: how many other rows with that key were dropped.
 
-    The row kept is the first in the order of all the other columns, so the choice depends neither on the input
-    order nor on the partitioning; rows that are equal in every column are interchangeable anyway. Null keys form
-    one group, as in GROUP BY.
+    The row kept is the first in the order of the ``order_first`` columns, then of all the other columns, so the
+    choice depends neither on the input order nor on the partitioning; rows that are equal in every column are
+    interchangeable anyway. Null keys form one group, as in GROUP BY.
     """
-    others = [name for name in df.columns if name not in keys]
+    others = [name for name in df.columns if name not in keys and name not in order_first]
     by_key = Window.partitionBy(*(_col(name) for name in keys))
-    ordered = by_key.orderBy(*(_col(name).asc_nulls_last() for name in others))
+    ordered = by_key.orderBy(*(_col(name).asc_nulls_last() for name in [*order_first, *others]))
     # Both windows share the partitioning, so Spark sorts the rows once for the two of them.
     return (
         df.withColumn(_RANK, sf.row_number().over(ordered))
@@ -339,26 +401,63 @@ def deduplicate(df: DataFrame, keys: Sequence[str]) -> DataFrame:
     )
 
 
+def quarantine_reader_errors(errors: DataFrame) -> DataFrame:
+    """Glue's error records of the JSON reader as quarantine rows with the reason ``malformed_record``.
+
+    ``errors`` is ``DynamicFrame.errorsAsDynamicFrame().toDF()``: one struct column ``error`` with ``msg`` ("error in
+    jackson reader"), ``stackTrace`` (the parser's exception, with line and column), ``input`` (the record's text,
+    empty when the reader did not keep it), ``bytesread``, ``source`` and ``dynamicRecord`` (the fields parsed before
+    the error). Each becomes ``_corrupt_record`` (the text, if any) and ``reader_error`` (the rest, the stack trace
+    cut to its first line, the partial record as JSON text), so nothing the reader reported is lost.
+    """
+    if GLUE_ERROR not in errors.columns or not isinstance(errors.schema[GLUE_ERROR].dataType, StructType):
+        raise ValueError(f"reader errors need Glue's struct column {GLUE_ERROR!r}; got {', '.join(errors.columns)}")
+    error_type = errors.schema[GLUE_ERROR].dataType
+    assert isinstance(error_type, StructType)  # checked above; narrows the type for mypy
+    present = {item.name: item.dataType for item in error_type.fields}
+
+    def part(name: str, kind: str = "string") -> Column:
+        return sf.col(f"{GLUE_ERROR}.{name}").cast(kind) if name in present else sf.lit(None).cast(kind)
+
+    partial = present.get("dynamicRecord")
+    record = (
+        sf.to_json(sf.col(f"{GLUE_ERROR}.dynamicRecord"))
+        if isinstance(partial, StructType | MapType | ArrayType)
+        else part("dynamicRecord")
+    )
+    text, source = part("input"), part("source")
+    return errors.select(
+        sf.when(text != "", text).alias(CORRUPT_RECORD),
+        sf.struct(
+            part("msg").alias("message"),
+            sf.substring_index(part("stackTrace"), "\n", 1).alias("detail"),
+            sf.when(source != "", source).alias("source"),
+            part("bytesread", "bigint").alias("bytes_read"),
+            record.alias("partial_record"),
+        ).alias(READER_ERROR),
+        sf.lit(MALFORMED_RECORD).alias(QUARANTINE_REASON),
+    )
+
+
 def _check_event_schema(schema: EventSchema) -> None:
     kinds = {spec.name: spec.type for spec in schema.fields}
     for name, kind in ((DEVICE_ID, "string"), (EVENT_TIME, "timestamp")):
         if kinds.get(name) != kind:
             raise ValueError(f"the schema must declare {name} as a {kind}; curation keys and partitions on it")
-    clashes = sorted(_DERIVED & set(kinds))
+    clashes = sorted(set(DERIVED_COLUMNS) & set(kinds))
     if clashes:
         raise ValueError(f"declared fields clash with the columns curation derives: {', '.join(clashes)}")
 
 
-def _count(events: DataFrame, deduplicated: DataFrame, quarantined: DataFrame) -> CurationCounts:
-    """Count the input and both outputs in a single Spark job, which also fills the outputs' caches."""
+def _count(inputs: Sequence[DataFrame], deduplicated: DataFrame, quarantined: DataFrame) -> CurationCounts:
+    """Count the inputs and both outputs in a single Spark job, which also fills the outputs' caches."""
     # The input is counted on its own branch rather than derived from the outputs, so rows lost or multiplied on
     # the way (a filter dropping nulls, a join fanning out) show up as a mismatch.
+    branches = [frame.select(sf.lit("read").alias("output"), sf.lit(0).alias("removed")) for frame in inputs]
+    branches.append(deduplicated.select(sf.lit("written").alias("output"), sf.col(DUPLICATES_REMOVED).alias("removed")))
+    branches.append(quarantined.select(sf.lit("quarantined").alias("output"), sf.lit(0).alias("removed")))
     tally = (
-        events.select(sf.lit("read").alias("output"), sf.lit(0).alias("removed"))
-        .unionByName(
-            deduplicated.select(sf.lit("written").alias("output"), sf.col(DUPLICATES_REMOVED).alias("removed"))
-        )
-        .unionByName(quarantined.select(sf.lit("quarantined").alias("output"), sf.lit(0).alias("removed")))
+        functools.reduce(DataFrame.unionByName, branches)
         .groupBy("output")
         .agg(sf.count(sf.lit(1)).alias("rows"), sf.sum("removed").alias("removed"))
         .collect()
@@ -378,14 +477,16 @@ def curate(
     devices: DataFrame,
     schema: EventSchema,
     *,
+    reader_errors: DataFrame | None = None,
     storage_level: StorageLevel | None = StorageLevel.MEMORY_AND_DISK,
 ) -> CurationResult:
     """Curate a batch of raw events; raise CountMismatchError unless read = written + quarantined + duplicates.
 
-    Runs two Spark jobs: one checks the device table, one counts the input and both outputs. The outputs are
-    persisted at ``storage_level``, so writing them afterwards reuses the work of the counting job; ``None`` skips
-    that, for a caller that needs only the counts. The input is read twice in the counting job (once counted, once
-    curated), so persist ``events`` beforehand if reading it is expensive.
+    ``reader_errors`` are Glue's error records of the reader (see ``quarantine_reader_errors``): they count as read
+    and are quarantined. Runs two Spark jobs: one checks the device table, one counts the input and both outputs.
+    The outputs are persisted at ``storage_level``, so writing them afterwards reuses the work of the counting job;
+    ``None`` skips that, for a caller that needs only the counts. The input is read twice in the counting job (once
+    counted, once curated), so persist ``events`` beforehand if reading it is expensive.
     """
     _check_event_schema(schema)
     check_devices(devices, schema)
@@ -395,17 +496,57 @@ def curate(
     validation = validate(events, schema)
     enrichment = enrich_with_devices(validation.valid, devices)
     mapped = map_events(drop_fields(enrichment.enriched, [*schema.field_names, *attributes]), schema)
-    deduplicated = deduplicate(mapped, [DEVICE_ID, EVENT_TS])
+    deduplicated = deduplicate(mapped, KEY_COLUMNS)
     quarantined = validation.quarantined.unionByName(enrichment.unknown)
+    inputs = [events]
+    if reader_errors is not None:
+        inputs.append(reader_errors)
+        quarantined = quarantined.unionByName(quarantine_reader_errors(reader_errors), allowMissingColumns=True)
     persisted = (deduplicated.persist(storage_level), quarantined.persist(storage_level)) if storage_level else ()
 
-    counts = _count(events, deduplicated, quarantined)
+    counts = _count(inputs, deduplicated, quarantined)
     if not counts.balanced:
         for frame in persisted:
             frame.unpersist()
         raise CountMismatchError(f"rows not accounted for: {counts.as_dict()}")
 
-    derived = [EVENT_TS, EVENT_DATE, *([TEMPERATURE_F] if TEMPERATURE_F in mapped.columns else [])]
-    columns = [*schema.field_names, *derived, *attributes, *PARTITION_COLUMNS]
-    curated = deduplicated.select(*(_col(name) for name in columns))
+    curated = deduplicated.select(*(_col(name) for name in curated_columns(schema, attributes)))
     return CurationResult(curated, quarantined, counts, persisted)
+
+
+def merge_curated(
+    curated: DataFrame,
+    existing: DataFrame,
+    *,
+    storage_level: StorageLevel = StorageLevel.MEMORY_AND_DISK,
+) -> MergeResult:
+    """Merge a run's curated rows into ``existing``, the curated zone's rows of the hours they fall in.
+
+    One row per reading (``KEY_COLUMNS``) in the result: the copy the zone already holds wins over this run's, so a
+    curated reading never changes once written and a rerun rewrites nothing; among copies of one origin the first in
+    column order wins, as in ``deduplicate``. ``existing`` must have the columns of ``curated``. Runs one Spark job,
+    which counts the outcome and fills the cache of ``merged`` for the write.
+    """
+    columns = curated.columns
+    tagged = existing.select(sf.lit(0).alias(_ORIGIN), *(_col(name) for name in columns)).unionByName(
+        curated.select(sf.lit(1).alias(_ORIGIN), *(_col(name) for name in columns))
+    )
+    # How many copies of each reading came from this run, before all but one copy of it is dropped.
+    from_run = tagged.withColumn(_FROM_RUN, sf.sum(_ORIGIN).over(Window.partitionBy(*map(_col, KEY_COLUMNS))))
+    kept = deduplicate(from_run, KEY_COLUMNS, order_first=(_ORIGIN,)).persist(storage_level)
+    totals = kept.agg(
+        sf.count(sf.when(sf.col(_ORIGIN) == 1, 1)).alias("fresh"),
+        sf.count(sf.when(sf.col(_ORIGIN) == 0, 1)).alias("kept"),
+        sf.sum(_FROM_RUN).alias("from_run"),
+        sf.sum(sf.col(DUPLICATES_REMOVED) + 1 - sf.col(_FROM_RUN)).alias("existing"),
+    ).first()
+    assert totals is not None  # a global aggregation has exactly one row
+    fresh, from_run_rows = int(totals["fresh"]), int(totals["from_run"] or 0)
+    healed = int(totals["existing"] or 0) - int(totals["kept"])
+    return MergeResult(
+        merged=kept.select(*(_col(name) for name in columns)),
+        fresh=fresh,
+        already_curated=from_run_rows - fresh,
+        healed=healed,
+        _persisted=(kept,),
+    )

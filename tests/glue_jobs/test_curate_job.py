@@ -102,27 +102,37 @@ def test_the_shipped_device_table_parses_under_the_strict_reader(spark: SparkSes
     assert all(row["site"] and row["model"] and isinstance(row["installed_on"], dt.date) for row in rows)
 
 
-def test_curated_rows_are_appended_as_snappy_parquet_one_file_per_hour(
+def test_writing_curated_rows_replaces_their_hours_only_as_snappy_parquet_one_file_per_hour(
     spark: SparkSession, fixture_curation: CurationResult, tmp_path: Path
 ) -> None:
     target = tmp_path / "curated"
-
     job.write_curated(fixture_curation.curated, str(target))
-    job.write_curated(fixture_curation.curated, str(target))
+    before = _files(target)
+    late_hour = fixture_curation.curated.filter("hour = '23'")
 
-    files = sorted(path.relative_to(target) for path in target.rglob("*.parquet"))
-    assert all(path.name.endswith(".snappy.parquet") for path in files)
-    # Two runs, so two files in each hour: the second run appended rather than replaced.
-    assert Counter(path.parent.as_posix() for path in files) == {
-        "year=2026/month=11/day=26/hour=08": 2,
-        "year=2026/month=11/day=26/hour=09": 2,
-        "year=2026/month=11/day=26/hour=10": 2,
-        "year=2026/month=11/day=26/hour=23": 2,
-        "year=2026/month=11/day=27/hour=00": 2,
+    job.write_curated(late_hour, str(target))
+
+    after = _files(target)
+    assert all(path.name.endswith(".snappy.parquet") for path in after)
+    assert Counter(path.parent.as_posix() for path in after) == {
+        "year=2026/month=11/day=26/hour=08": 1,
+        "year=2026/month=11/day=26/hour=09": 1,
+        "year=2026/month=11/day=26/hour=10": 1,
+        "year=2026/month=11/day=26/hour=23": 1,
+        "year=2026/month=11/day=27/hour=00": 1,
     }
+    # The hour written again got a new file; every other hour kept the file it had.
+    assert {path for path in after if "hour=23" not in str(path)} == {
+        path for path in before if "hour=23" not in str(path)
+    }
+    assert [path for path in after if "hour=23" in str(path)] != [path for path in before if "hour=23" in str(path)]
     written = spark.read.parquet(str(target)).drop(*PARTITION_COLUMNS)
     expected = fixture_curation.curated.drop(*PARTITION_COLUMNS).collect()
-    assert sorted(map(repr, written.collect())) == sorted(map(repr, expected * 2))
+    assert sorted(map(repr, written.collect())) == sorted(map(repr, expected))
+
+
+def _files(root: Path) -> set[Path]:
+    return {path.relative_to(root) for path in root.rglob("*.parquet")}
 
 
 def test_quarantined_rows_are_written_as_gzip_json_lines_by_run_date(

@@ -7,7 +7,7 @@ import gzip
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -15,9 +15,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyspark.sql import DataFrame, Row, SparkSession
 
-from glue_jobs.curate_events.schema import EventSchema
-from glue_jobs.curate_events.transforms import CORRUPT_RECORD, CurationCounts, CurationResult, curate
+from glue_jobs.curate_events.schema import DEVICE_TABLE_STRUCT, EventSchema
+from glue_jobs.curate_events.transforms import (
+    CORRUPT_RECORD,
+    DERIVED_COLUMNS,
+    PARTITION_COLUMNS,
+    CurationCounts,
+    CurationResult,
+    curate,
+    curated_columns,
+)
 from tests.glue_jobs.support import FIXTURES, frame
+from tests.glue_jobs.support import reading as valid_reading
 
 pytestmark = pytest.mark.xdist_group("spark")
 
@@ -53,26 +62,15 @@ def test_curated_rows_are_the_valid_readings_of_known_devices_once_each(curated_
 
 
 def test_curated_rows_have_the_declared_derived_and_reference_columns_only(
-    fixture_curation: CurationResult, curated_rows: list[Row]
+    fixture_curation: CurationResult, curated_rows: list[Row], event_schema: EventSchema
 ) -> None:
-    assert fixture_curation.curated.dtypes == [
-        ("device_id", "string"),
-        ("event_time", "string"),
-        ("temperature_c", "double"),
-        ("humidity_pct", "double"),
-        ("battery_v", "double"),
-        ("status", "string"),
-        ("event_ts", "timestamp"),
-        ("event_date", "date"),
-        ("temperature_f", "double"),
-        ("site", "string"),
-        ("model", "string"),
-        ("installed_on", "date"),
-        ("year", "string"),
-        ("month", "string"),
-        ("day", "string"),
-        ("hour", "string"),
-    ]
+    declared = [(spec.name, spec.spark_type) for spec in event_schema.fields]
+    derived = [(name, kind) for name, kind in DERIVED_COLUMNS.items() if name not in PARTITION_COLUMNS]
+    reference = [(item.name, item.dataType) for item in DEVICE_TABLE_STRUCT.fields if item.name != "device_id"]
+    partitions = [(name, DERIVED_COLUMNS[name]) for name in PARTITION_COLUMNS]
+    expected = [*declared, *derived, *reference, *partitions]
+    assert [(item.name, item.dataType) for item in fixture_curation.curated.schema.fields] == expected
+    assert fixture_curation.curated.columns == curated_columns(event_schema, ["site", "model", "installed_on"])
     first = next(row for row in curated_rows if row["device_id"] == "sensor-0001").asDict()
     # Collected timestamps are naive datetimes in the Python process's local time; astimezone reads them so.
     assert first.pop("event_ts").astimezone(dt.UTC) == dt.datetime(2026, 11, 26, 8, 15, tzinfo=dt.UTC)
@@ -95,23 +93,57 @@ def test_curated_rows_have_the_declared_derived_and_reference_columns_only(
     }
 
 
-def test_malformed_lines_are_quarantined_with_their_text(
+# Glue's error record for a JSON line its reader could not parse, in the layout the AWS Glue developer guide shows
+# (DynamicFrame class, "Example: Use errorsAsDynamicFrame to view error records"): the text is not kept (`input` and
+# `source` are empty), the parser's exception says where, and `dynamicRecord` holds the fields read before the error.
+GLUE_ERROR_RECORD = (
+    "error struct<callsite:struct<site:string,info:string>,msg:string,stackTrace:string,input:string,"
+    "bytesread:bigint,source:string,dynamicRecord:struct<device_id:string,status:string>>"
+)
+JACKSON_TRACE = (
+    "com.fasterxml.jackson.core.JsonParseException: Unexpected character ('{' (code 123)): was expecting either "
+    "valid name character (for unquoted name) or double-quote (for quoted) to start field name\n"
+    " at com.fasterxml.jackson.core.JsonParser._constructError(JsonParser.java:1581)"
+)
+
+
+def test_glue_reader_errors_are_quarantined_with_what_glue_reported(
     spark: SparkSession, devices: DataFrame, event_schema: EventSchema
 ) -> None:
-    # PERMISSIVE (the default) keeps a line Spark cannot parse as its text in _corrupt_record instead of failing.
-    events = spark.read.option("mode", "PERMISSIVE").json(str(FIXTURES / "malformed_events.jsonl"))
+    callsite = ("  File job.py, line 10, in <module>", "")
+    errors = spark.createDataFrame(
+        [((callsite, "error in jackson reader", JACKSON_TRACE, "", 252, "", ("sensor-0002", "ok")),)],
+        GLUE_ERROR_RECORD,
+    )
+    events = frame(spark, [valid_reading()])
 
-    result = curate(events, devices, event_schema)
+    result = curate(events, devices, event_schema, reader_errors=errors)
     try:
-        quarantined = result.quarantined.collect()
+        quarantined = [row.asDict(recursive=True) for row in result.quarantined.collect()]
     finally:
         result.unpersist()
 
-    assert result.counts == CurationCounts(read=4, written=2, quarantined=2, duplicates_removed=0)
-    assert sorted((row["quarantine_reason"], row[CORRUPT_RECORD]) for row in quarantined) == [
-        ("malformed_record", "this line is not JSON"),
-        ("malformed_record", '{"device_id":"sensor-0002","event_ti'),
-    ]
+    # Counted as read and as quarantined: the counts still balance with a record that never became a row.
+    assert result.counts == CurationCounts(read=2, written=1, quarantined=1, duplicates_removed=0)
+    assert len(quarantined) == 1
+    record = quarantined[0]
+    assert (record["quarantine_reason"], record[CORRUPT_RECORD]) == ("malformed_record", None)
+    assert record["reader_error"] == {
+        "message": "error in jackson reader",
+        "detail": JACKSON_TRACE.split("\n")[0],
+        "source": None,
+        "bytes_read": 252,
+        "partial_record": '{"device_id":"sensor-0002","status":"ok"}',
+    }
+
+
+def test_reader_errors_without_glue_layout_are_refused(
+    spark: SparkSession, devices: DataFrame, event_schema: EventSchema
+) -> None:
+    errors = spark.createDataFrame([("not json",)], "text string")
+
+    with pytest.raises(ValueError, match="reader errors need Glue's struct column 'error'; got text"):
+        curate(frame(spark, [valid_reading()]), devices, event_schema, reader_errors=errors)
 
 
 def test_gzip_json_lines_under_firehose_prefixes_read_as_the_plain_fixture(
@@ -206,15 +238,21 @@ def _expected_counts(batch: list[Generated], schema: EventSchema) -> CurationCou
 # minute in all: few examples, each a batch rich in combinations of the values above. No deadline: Spark's timing
 # varies too much for one.
 @settings(max_examples=6, deadline=None)
-@given(batch=_batches)
+@given(batch=_batches, malformed=st.integers(min_value=0, max_value=2))
 def test_counts_match_an_independent_model_of_the_rules(
-    spark: SparkSession, devices: DataFrame, event_schema: EventSchema, batch: list[Generated]
+    spark: SparkSession, devices: DataFrame, event_schema: EventSchema, batch: list[Generated], malformed: int
 ) -> None:
     columns = ("device_id string", "event_time string", "temperature_c double", "humidity_pct double", "status string")
     events = frame(spark, [vars(reading) for reading in batch], columns)
+    # Records the reader could not parse, as Glue reports them: they are read, and quarantined.
+    error = ((None, None), "error in jackson reader", JACKSON_TRACE, "", 10, "", (None, None))
+    errors = spark.createDataFrame([(error,)] * malformed, GLUE_ERROR_RECORD) if malformed else None
 
     # Only the counts matter here: no caching, which would only add planning work to every example.
-    result = curate(events, devices, event_schema, storage_level=None)
+    result = curate(events, devices, event_schema, reader_errors=errors, storage_level=None)
 
-    assert result.counts == _expected_counts(batch, event_schema)
+    expected = _expected_counts(batch, event_schema)
+    assert result.counts == replace(
+        expected, read=expected.read + malformed, quarantined=expected.quarantined + malformed
+    )
     assert result.counts.balanced

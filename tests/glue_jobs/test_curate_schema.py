@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyspark.sql.types import DoubleType, StringType
 
 from glue_jobs.curate_events.schema import DEVICE_TABLE_STRUCT, EventSchema, SchemaError, load_schema
 from tests.glue_jobs.support import DEVICES_PATH, SCHEMA_PATH
@@ -33,20 +32,6 @@ def test_declared_schema_parses_into_fields_and_rules(event_schema: EventSchema)
     assert event_schema.field("status").allowed == ("ok", "warning", "error")
     with pytest.raises(KeyError):
         event_schema.field("firmware")
-
-
-def test_struct_type_carries_timestamps_as_text_and_every_field_nullable(event_schema: EventSchema) -> None:
-    struct = event_schema.struct_type()
-
-    assert [(f.name, f.dataType) for f in struct.fields] == [
-        ("device_id", StringType()),
-        ("event_time", StringType()),
-        ("temperature_c", DoubleType()),
-        ("humidity_pct", DoubleType()),
-        ("battery_v", DoubleType()),
-        ("status", StringType()),
-    ]
-    assert all(f.nullable for f in struct.fields)
 
 
 def test_json_text_and_file_give_the_same_schema(event_schema: EventSchema) -> None:

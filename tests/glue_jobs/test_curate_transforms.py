@@ -13,15 +13,19 @@ from pyspark.sql import functions as sf
 from glue_jobs.curate_events import transforms
 from glue_jobs.curate_events.schema import EventSchema
 from glue_jobs.curate_events.transforms import (
+    DERIVED_COLUMNS,
+    PARTITION_COLUMNS,
     CountMismatchError,
+    CurationCounts,
+    MergeResult,
     check_devices,
     curate,
     deduplicate,
     drop_fields,
-    drop_null_fields,
     enrich_with_devices,
     ensure_fields,
     map_events,
+    merge_curated,
     validate,
 )
 from tests.glue_jobs.support import RAW_COLUMNS, frame, reading
@@ -35,7 +39,7 @@ def _reasons(result: transforms.ValidationResult) -> tuple[list[int], dict[int, 
     return valid, quarantined
 
 
-# --- ensure_fields, drop_fields, drop_null_fields -----------------------------------------------------------------
+# --- ensure_fields, drop_fields ---------------------------------------------------------------------------------
 
 
 def test_ensure_fields_adds_the_declared_fields_a_batch_lacks_as_typed_columns(
@@ -63,23 +67,6 @@ def test_drop_fields_keeps_only_the_named_columns_in_their_order(spark: SparkSes
     result = drop_fields(batch, ["status", "device_id", "event_time", "not_there"])
 
     assert result.columns == ["device_id", "event_time", "status"]
-
-
-def test_drop_null_fields_drops_the_columns_null_in_every_row(spark: SparkSession) -> None:
-    batch = spark.createDataFrame(
-        [(None, 1, None, None), (None, None, None, None)], "empty string, partly int, nested struct<a:int>, kept double"
-    ).withColumn("void", sf.lit(None))
-
-    result = drop_null_fields(batch, keep=["kept"])
-
-    assert result.columns == ["partly", "kept"]
-
-
-def test_drop_null_fields_empties_an_empty_frame_but_for_the_kept_columns(spark: SparkSession) -> None:
-    # Every value of every column is null when there are no rows, as for Glue, where such a frame has no fields.
-    empty = spark.createDataFrame([], "a string, b int, c double")
-
-    assert drop_null_fields(empty, keep=["b"]).columns == ["b"]
 
 
 # --- validate ------------------------------------------------------------------------------------------------------
@@ -112,17 +99,12 @@ VALIDATION_CASES: list[tuple[dict[str, Any], str | None]] = [
         reading(device_id=None, event_time="yesterday", temperature_c=-100.0),
         "missing:device_id;invalid_timestamp:event_time;out_of_range:temperature_c",
     ),
-    # A line Spark could not parse: its fields are null, and only the record-level reason is given.
-    (
-        {"_corrupt_record": '{"device_id":"sensor-0001","event_ti'},
-        "malformed_record",
-    ),
 ]
 
 
 def test_validate_quarantines_each_row_with_the_rules_it_breaks(spark: SparkSession, event_schema: EventSchema) -> None:
     rows = [{**row, "case_id": case_id} for case_id, (row, _) in enumerate(VALIDATION_CASES)]
-    batch = frame(spark, rows, (*RAW_COLUMNS, "_corrupt_record string", "case_id int"))
+    batch = frame(spark, rows, (*RAW_COLUMNS, "case_id int"))
 
     result = validate(batch, event_schema)
 
@@ -186,6 +168,7 @@ def test_map_events_derives_the_same_utc_columns_in_any_session_time_zone(
 
     mapped = map_events(batch, event_schema)
 
+    # The declared fields typed, then the derived columns in the order they are listed once, with their types.
     assert mapped.dtypes == [
         ("device_id", "string"),
         ("event_time", "string"),
@@ -193,14 +176,9 @@ def test_map_events_derives_the_same_utc_columns_in_any_session_time_zone(
         ("humidity_pct", "double"),
         ("battery_v", "double"),
         ("status", "string"),
-        ("event_ts", "timestamp"),
-        ("event_date", "date"),
-        ("year", "string"),
-        ("month", "string"),
-        ("day", "string"),
-        ("hour", "string"),
-        ("temperature_f", "double"),
+        *((name, kind.simpleString()) for name, kind in DERIVED_COLUMNS.items()),
     ]
+    assert list(DERIVED_COLUMNS)[-4:] == list(PARTITION_COLUMNS)
     row = mapped.withColumn("micros", sf.unix_micros("event_ts")).first()
     assert row is not None
     instant = dt.datetime(2026, 11, 26, 23, 59, 59, 999000, tzinfo=dt.UTC)
@@ -325,3 +303,64 @@ def test_curate_detects_rows_multiplied_on_the_way(
 
     with pytest.raises(CountMismatchError, match="'read': 1, 'written': 1, 'quarantined': 0, 'duplicates_removed': 1"):
         curate(frame(spark, [reading()]), doubled, event_schema)
+
+
+# --- merge_curated ---------------------------------------------------------------------------------------------------
+
+MERGE_COLUMNS = "device_id string, event_ts string, temperature_c double, hour string"
+
+
+def test_merge_keeps_the_curated_copy_of_a_reading_and_adds_the_new_readings(spark: SparkSession) -> None:
+    existing = spark.createDataFrame(
+        [
+            ("A", "t1", 21.0, "08"),
+            # A second copy left by an earlier at-least-once run: the merge removes it.
+            ("A", "t1", 21.0, "08"),
+            ("B", "t1", 30.0, "08"),
+        ],
+        MERGE_COLUMNS,
+    )
+    curated = spark.createDataFrame(
+        [
+            # A later copy of a curated reading, even one that sorts first, does not replace it.
+            ("A", "t1", 20.0, "08"),
+            ("C", "t1", 25.0, "08"),
+            ("C", "t2", 26.0, "09"),
+        ],
+        MERGE_COLUMNS,
+    )
+
+    merge = merge_curated(curated, existing)
+    try:
+        rows = sorted(tuple(row) for row in merge.merged.collect())
+    finally:
+        merge.unpersist()
+
+    assert rows == [("A", "t1", 21.0, "08"), ("B", "t1", 30.0, "08"), ("C", "t1", 25.0, "08"), ("C", "t2", 26.0, "09")]
+    assert merge.merged.columns == curated.columns
+    assert (merge.fresh, merge.already_curated, merge.healed, merge.changed) == (2, 1, 1, True)
+
+
+def test_merging_readings_all_curated_already_changes_nothing(spark: SparkSession) -> None:
+    existing = spark.createDataFrame([("A", "t1", 21.0, "08"), ("B", "t1", 30.0, "08")], MERGE_COLUMNS)
+
+    merge = merge_curated(existing, existing)
+    try:
+        rows = sorted(tuple(row) for row in merge.merged.collect())
+    finally:
+        merge.unpersist()
+
+    assert rows == sorted(tuple(row) for row in existing.collect())
+    assert (merge.fresh, merge.already_curated, merge.healed, merge.changed) == (0, 2, 0, False)
+
+
+def test_run_counts_balance_once_the_merge_has_found_readings_already_curated(spark: SparkSession) -> None:
+    counts = CurationCounts(read=10, written=6, quarantined=3, duplicates_removed=1)
+    merged = spark.createDataFrame([], MERGE_COLUMNS)
+
+    after = counts.after_merge(MergeResult(merged, fresh=2, already_curated=4, healed=0))
+
+    assert after == CurationCounts(read=10, written=2, quarantined=3, duplicates_removed=1, already_curated=4)
+    assert after.balanced
+    with pytest.raises(CountMismatchError, match="2 fresh and 3 already curated rows of 6 curated"):
+        counts.after_merge(MergeResult(merged, fresh=2, already_curated=3, healed=0))
