@@ -107,5 +107,15 @@ bench: setup ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench.bench_transform
 	$(BIN)/python -m bench.bench_etl
 
+# --- replay (needs AWS credentials) ------------------------------------------------------------------------------
+
+SOURCE ?=
+SINCE ?=
+APPLY ?=
+
+.PHONY: replay
+replay: setup ## Re-send now-valid rejected records (SOURCE=errors|quarantine [SINCE=YYYY-MM-DD]); dry run unless APPLY=1
+	$(BIN)/python -m tools.replay --env $(ENV) --source "$(SOURCE)" $(if $(SINCE),--since "$(SINCE)") $(if $(APPLY),--apply)
+
 clean: ## Remove what the commands produced (keeps the installs)
 	rm -rf $(OUT) .pytest_cache .ruff_cache reports

@@ -22,7 +22,6 @@ import argparse
 import json
 import math
 import random
-import re
 import sys
 import time
 from collections import Counter
@@ -32,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol, TextIO, TypedDict, cast
 
+from infra.config import _ENV_NAME as ENV_NAME  # the one environment-name rule (infra/config)
 from tools.stack_outputs import OutputsError, StackOutputs, outputs_path
 
 # Kinesis PutRecords limits.
@@ -47,7 +47,6 @@ DEFAULT_ENV = "sandbox"
 DEFAULT_MAX_ATTEMPTS = 8
 # The ingestion stack's output naming the stream (its key may carry CDK's construct-path hash after this).
 STREAM_NAME_OUTPUT = "IngestStreamName"
-_ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")  # the same rule as the environments in cdk.json
 
 Format = Literal["csv", "json"]
 
@@ -320,16 +319,22 @@ class Progress:
     """A line on stderr at most every ``interval`` seconds, and one at the end, for long runs."""
 
     def __init__(
-        self, total: int, *, stream: TextIO, interval: float = 2.0, clock: Callable[[], float] = time.monotonic
+        self,
+        total: int,
+        *,
+        stream: TextIO,
+        interval: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        label: str = "producer",
     ) -> None:
-        self._total, self._stream, self._interval, self._clock = total, stream, interval, clock
+        self._total, self._stream, self._interval, self._clock, self._label = total, stream, interval, clock, label
         self._started = self._last = clock()
 
     def _line(self, written: int, not_written: int) -> str:
         elapsed = max(self._clock() - self._started, 1e-9)
         done = written + not_written
         return (
-            f"producer: {done}/{self._total} records sent ({100 * done // max(self._total, 1)}%), "
+            f"{self._label}: {done}/{self._total} records sent ({100 * done // max(self._total, 1)}%), "
             f"{not_written} not written, {written / elapsed:,.0f} records/s"
         )
 
@@ -372,8 +377,10 @@ def _fraction(text: str) -> float:
 
 
 def _env_name(text: str) -> str:
-    if _ENV_NAME.fullmatch(text) is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an environment name (lower-case letters, digits, '-')")
+    if ENV_NAME.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an environment name (a lower-case letter, then letters, digits or '-', 11 at most)"
+        )
     return text
 
 

@@ -437,88 +437,234 @@ _METADATA_BYTES: Final = (
     - len('""')
     + _SEPARATOR_BYTES
 )
+# An Ok entry's bytes apart from its record id and data: the keys, the result, and the quotes around the data.
+_OK_ENTRY_BYTES: Final = _ENTRY_BYTES + len(OK) + 2 + 2
+# Printable ASCII but '"' and '\': json.dumps writes such a string as it is, between two quotes.
+_PLAIN_JSON_STRING: Final = re.compile(r"[ !#-\[\]-~]*").fullmatch
 
 
 def _json_string_bytes(text: str) -> int:
     """Length of ``json.dumps(text)``; base64 and record ids never need escaping, so that case skips the encoder."""
-    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+    if _PLAIN_JSON_STRING(text):
         return len(text) + 2
     return len(json.dumps(text))
 
 
-@dataclass(slots=True)
-class _Outcome:
-    record_id: str
-    original: str
-    result: str
-    data: str
-    size: int  # bytes of this entry in the serialised response
-    metadata: dict[str, Any] | None = None
-    reason: str | None = None
-
-    def entry(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"recordId": self.record_id, "result": self.result, "data": self.data}
-        if self.metadata is not None:
-            entry["metadata"] = self.metadata
-        return entry
+def _failed_entry_bytes(original: str) -> int:
+    """Size of a ProcessingFailed entry without its record id (which every entry has, whatever its result)."""
+    return _ENTRY_BYTES + len(PROCESSING_FAILED) + 2 + _json_string_bytes(original)
 
 
-def _outcome(record: Mapping[str, Any], partition_by_device: bool) -> _Outcome:
-    record_id: str = record["recordId"]
-    original = record.get("data")
-    original = original if isinstance(original, str) else ""
-    # Every entry has these; what varies is the result, the data and the metadata.
-    fixed = _ENTRY_BYTES + _json_string_bytes(record_id) + 2
+# --- The general path: any record ------------------------------------------------------------------------------
+
+
+def _field_label(key: object) -> str:
+    """A field's name for a failure reason, unless the name itself is unprintable or long."""
+    return key if isinstance(key, str) and len(key) <= 64 and _PLAIN_JSON_STRING(key) else "a field"
+
+
+def _unencodable(readings: list[dict[str, Any]]) -> str:
+    """Why readings cannot be written as strict UTF-8 JSON, naming the first field at fault."""
+    for number, reading in enumerate(readings, start=1):
+        for key, value in reading.items():
+            try:
+                _encode({key: value}).encode("utf-8")
+            except UnicodeEncodeError:
+                why = "holds an unpaired surrogate escape, which UTF-8 cannot encode"
+            except RecursionError:
+                why = "is nested too deeply to write back"
+            except ValueError:  # Python reads 1e999 as infinity, which strict JSON (and Athena) cannot hold
+                why = "holds a number too large for a double (JSON has no infinity)"
+            else:
+                continue
+            where = f"reading {number}: " if len(readings) > 1 else ""
+            return f"{where}{_field_label(key)}: {why}"
+    return "cannot be written as strict JSON"
+
+
+def _encode_readings(readings: list[dict[str, Any]]) -> str:
+    """Normalised readings as base64 of newline-terminated strict JSON, or RecordError naming the field at fault."""
     try:
-        readings = parse_payload(_decode(record.get("data")))
+        payload = "\n".join(map(_encode, readings)) + "\n"
+        return b2a_base64(payload.encode("utf-8"), newline=False).decode("ascii")
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        raise RecordError(_unencodable(readings)) from None
+
+
+def _general_path(record_id: str, data: object, partition_by_device: bool) -> tuple[dict[str, Any], int, str | None]:
+    """Any record to its response entry, the entry's size without its record id, and why it failed (None if not)."""
+    original = data if isinstance(data, str) else ""
+    try:
+        readings = parse_payload(_decode(data))
         # From here the original data is known to be valid base64: no escaping, its length is its size.
+        entry: dict[str, Any]
         if not readings:
-            return _Outcome(record_id, original, DROPPED, original, fixed + len(DROPPED) + len(original) + 2)
-        metadata = None
+            entry = {"recordId": record_id, "result": DROPPED, "data": original}
+            return entry, _ENTRY_BYTES + len(DROPPED) + 2 + len(original) + 2, None
+        entry = {"recordId": record_id, "result": OK, "data": ""}
+        size = _OK_ENTRY_BYTES
         if partition_by_device:
             keys = partition_keys(readings[0])
             if any(partition_keys(reading) != keys for reading in readings[1:]):
                 raise RecordError("lines belong to different partitions (device or hour)")
-            metadata = {"partitionKeys": keys}
-            fixed += _METADATA_BYTES + _json_string_bytes(keys["device_id"])
-        try:
-            payload = "\n".join(map(_encode, readings)) + "\n"
-            data = b2a_base64(payload.encode("utf-8"), newline=False).decode("ascii")
-        except UnicodeEncodeError:
-            raise RecordError("a JSON string holds an unpaired surrogate escape") from None
-        return _Outcome(record_id, original, OK, data, fixed + len(OK) + len(data) + 2, metadata)
+            entry["metadata"] = {"partitionKeys": keys}
+            size += _METADATA_BYTES + _json_string_bytes(keys["device_id"])
+        entry["data"] = encoded = _encode_readings(readings)
+        return entry, size + len(encoded), None
     except RecordError as error:
-        size = _failed_entry_bytes(record_id, original)
-        return _Outcome(record_id, original, PROCESSING_FAILED, original, size, reason=str(error))
+        entry = {"recordId": record_id, "result": PROCESSING_FAILED, "data": original}
+        return entry, _failed_entry_bytes(original), str(error)
 
 
-def _failed_entry_bytes(record_id: str, original: str) -> int:
-    return _ENTRY_BYTES + _json_string_bytes(record_id) + len(PROCESSING_FAILED) + 2 + _json_string_bytes(original)
+# --- The fast path: records already in the lake's form ---------------------------------------------------------
+#
+# Most records are what the producer sends: one compact line, JSON or CSV, whose every value is already written the
+# way the general path would write it. For those, one regular expression built from the schema proves it, and the
+# output follows from the text alone: a JSON line is delivered as it came (plus the newline), a CSV line is put into
+# a JSON template. Anything the expressions do not recognise takes the general path, which answers these records
+# identically (the tests hold the two to the same responses); so the fast path never decides that a record fails.
+
+# A JSON string that the decoder and the encoder (ensure_ascii=False) both leave as it is: no escape, no control.
+_RAW_STRING: Final = r'"[^"\\\x00-\x1f]*"'
+# Printable ASCII without '"' and '\' (and, in CSV, without ','), no space at either end: strip() keeps it, and
+# json.dumps writes it unchanged between two quotes.
+_PLAIN_VALUE: Final = r"[!#-\[\]-~](?:[ !#-\[\]-~]*[!#-\[\]-~])?"
+_CSV_PLAIN_VALUE: Final = r"[!#-+\--\[\]-~](?:[ !#-+\--\[\]-~]*[!#-+\--\[\]-~])?"
+# A double exactly as repr() writes it: plain notation (zero, or 1e-4 <= |x| < 1e16), no superfluous zero, at most
+# 15 significant digits. A double holds any 15-digit decimal apart from its neighbours, so repr(float(text)) == text.
+_CANONICAL_DOUBLE: Final = r"-?(?![\d.]{17})(?:0\.(?:0|(?!0000)\d*[1-9])|[1-9]\d*\.(?:0|\d*[1-9]))"
+# An integer as repr() writes it back: no "-0", no leading zero, no fraction or exponent.
+_CANONICAL_INTEGER: Final = r"(?:0|-?[1-9]\d{0,30})(?![\d.eE])"
+# _CANONICAL_UTC on a day that exists in every year; 29 February (and year 0, which datetime refuses) take the
+# general path, which asks datetime.
+_CANONICAL_TIME: Final = (
+    r"(?!0000)\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(?!000)\d{3})?Z"
+)
+_JSON_SCALAR: Final = rf"(?:{_RAW_STRING}|true|false|null|{_CANONICAL_INTEGER}|{_CANONICAL_DOUBLE})"
+_EXTRA_KEYS: Final = re.compile(rb',"([^"\\\x00-\x1f]*)":').findall
 
 
-def transform_record(record: Mapping[str, Any], *, partition_by_device: bool) -> dict[str, Any]:
-    """One Firehose input record to its response entry (``recordId``, ``result``, ``data``, maybe ``metadata``)."""
-    return _outcome(record, partition_by_device).entry()
+def _embeddable(pattern: str) -> str | None:
+    """A schema pattern of the form ``^[class]{m,n}$`` whose class takes only plain, comma-free, non-space ASCII.
+
+    Such a pattern matches exactly what the fast path's expression would match with the pattern put in place of the
+    plain value (on ASCII text, the only text the fast path takes); any other pattern is checked on the captured value.
+    """
+    form = re.fullmatch(r"\^(\[[^\]]+\])(\{\d+(?:,\d+)?\})\$", pattern)
+    if form is None or not all(
+        re.fullmatch(_CSV_PLAIN_VALUE, char) and char != " "
+        for char in map(chr, range(128))
+        if re.fullmatch(form[1], char)
+    ):
+        return None
+    return form[1] + form[2]
 
 
-def _fit(outcomes: list[_Outcome], limit: int) -> int:
-    """Demote the Ok records that grew most until the response fits; return its size in bytes."""
-    total = _ENVELOPE_BYTES + _SEPARATOR_BYTES * max(len(outcomes) - 1, 0) + sum(o.size for o in outcomes)
-    if total <= limit:
-        return total
-    savings = [(o.size - _failed_entry_bytes(o.record_id, o.original), o) for o in outcomes if o.result == OK]
-    savings.sort(key=lambda pair: pair[0], reverse=True)
-    for saving, outcome in savings:
-        if total <= limit or saving <= 0:
-            break  # fits, or (sorted) nothing further down the list would save anything
-        outcome.result, outcome.data, outcome.metadata = PROCESSING_FAILED, outcome.original, None
-        outcome.reason = (
-            f"response size limit: the transformed batch would exceed {limit} bytes, so the original data is "
-            "returned; lower the Firehose processor's BufferSizeInMBs"
-        )
-        outcome.size -= saving
-        total -= saving
-    return total
+def _value_pattern(spec: Mapping[str, Any], *, csv_cell: bool) -> str:
+    """The text of one field's value as the general path would write it, captured under the field's name."""
+    name, kind, required = spec["name"], spec["type"], bool(spec.get("required", False))
+    if kind == "double":
+        text = _CANONICAL_DOUBLE
+    elif kind == "timestamp":
+        # The partitioning time's date and hour, captured apart: what the partition keys are cut from.
+        text = _CANONICAL_TIME.replace(":[0-5]", "):[0-5]", 1) if name == TIME_FIELD else _CANONICAL_TIME
+        text = f"(?P<_hour>{text}" if name == TIME_FIELD else text
+    elif "allowed" in spec:
+        # The schema's own spellings, which are what the general path writes; an unusual one is left to it.
+        text = "|".join(re.escape(v) for v in spec["allowed"] if re.fullmatch(_CSV_PLAIN_VALUE, v)) or "(?!)"
+    else:
+        text = _embeddable(spec.get("pattern", "")) or (_CSV_PLAIN_VALUE if csv_cell else _PLAIN_VALUE)
+    if csv_cell:
+        # An empty cell is an absent value: taken here for optional doubles only, which the template writes as null.
+        optional = "?" if kind == "double" and not required else ""
+        return f"(?P<{name}>(?:{text}){optional})"
+    value = f"(?P<{name}>{text})" if kind == "double" else f'"(?P<{name}>{text})"'
+    return value if required else f"(?:{value}|null)"
+
+
+def _fast_patterns(schema: Mapping[str, Any]) -> tuple[re.Pattern[bytes], re.Pattern[bytes], bytes]:
+    """The JSON and CSV lines the fast path takes, and the JSON template a CSV line's cells fill, from the schema."""
+    specs = {spec["name"]: spec for spec in schema["fields"]}
+    if any(_PLAIN_JSON_STRING(name) is None or not name.isidentifier() for name in specs):
+        raise ValueError(f"{SCHEMA_PATH.name}: field names must be identifiers")
+    members = ",".join(f'"{name}":{_value_pattern(spec, csv_cell=False)}' for name, spec in specs.items())
+    # The first extra field's key is captured: with more than one, the keys are checked for repeats.
+    extra = rf',"(?P<_extra>(?!(?:{"|".join(specs)})")[^"\\\x00-\x1f]*)":{_JSON_SCALAR}'
+    json_line = re.compile(rf"\{{{members}(?:{extra}(?P<_more>(?:,{_RAW_STRING}:{_JSON_SCALAR})*))?\}}".encode())
+    # A line starting with "{" or "[" is JSON to the general path, whatever follows.
+    cells = ",".join(_value_pattern(specs[column], csv_cell=True) for column in CSV_COLUMNS)
+    csv_line = re.compile(rf"(?![{{\[]){cells}".encode())
+    template = ",".join(
+        f'"{name}":%s' if spec["type"] == "double" else f'"{name}":"%s"' for name, spec in specs.items()
+    )
+    return json_line, csv_line, f"{{{template}}}\n".encode()
+
+
+_FAST_JSON, _FAST_CSV, _CSV_TEMPLATE = _fast_patterns(SCHEMA)
+_FAST_JSON_MATCH: Final = _FAST_JSON.fullmatch
+_FAST_CSV_MATCH: Final = _FAST_CSV.fullmatch
+_CSV_FIELD_ORDER: Final = tuple(field.name for field in FIELDS)
+_FIELD_KEYS: Final = frozenset(name.encode() for name in _FIELD_NAMES)
+# Patterns the expressions could not embed are checked on the captured value. On ASCII text, which is all the fast
+# path takes, the pattern compiled for bytes matches what the str one does.
+_PATTERN_CHECKS: Final = tuple(
+    (spec["name"], re.compile(spec["pattern"].encode()).fullmatch)
+    for spec in SCHEMA["fields"]
+    if "pattern" in spec and ("allowed" in spec or _embeddable(spec["pattern"]) is None)
+)
+
+
+def _fast_path(data: object) -> tuple[str, re.Match[bytes]] | None:
+    """The base64 output of a record the fast path recognises, and the match that proved it; None for any other."""
+    if type(data) is not str:
+        return None
+    try:
+        raw = a2b_base64(data, strict_mode=True)
+    except ValueError:  # binascii.Error, or non-ASCII text: the general path says which
+        return None
+    if not raw.isascii():  # so every byte is a character, and valid UTF-8
+        return None
+    if raw[:1] == b"{":
+        match = _FAST_JSON_MATCH(raw)
+        if match is None:
+            return None
+        if match["_more"]:
+            keys = _EXTRA_KEYS(match["_more"])
+            # The decoder would merge repeated keys: the text would not come back as it came.
+            if len(set(keys)) != len(keys) or match["_extra"] in keys or not _FIELD_KEYS.isdisjoint(keys):
+                return None
+        payload = raw + b"\n"
+    else:
+        match = _FAST_CSV_MATCH(raw)
+        if match is None:
+            return None
+        cells = match.group(*_CSV_FIELD_ORDER)
+        payload = _CSV_TEMPLATE % cells
+        if b"" in cells:
+            # Only optional doubles can be empty, and in the template only they are unquoted: ':,' and ':}' appear
+            # nowhere else, as no cell holds a comma or a quote.
+            payload = payload.replace(b":,", b":null,").replace(b":}", b":null}")
+    for name, check in _PATTERN_CHECKS:
+        value = match[name]
+        if value is not None and check(value) is None:
+            return None
+    return b2a_base64(payload, newline=False).decode("ascii"), match
+
+
+def _fast_partition_keys(device: bytes, hour: bytes) -> dict[str, str]:
+    """``partition_keys`` from a device id and a ``YYYY-MM-DDTHH`` captured by the fast path."""
+    moment = hour.decode("ascii")
+    return {
+        "device_id": device.decode("ascii"),
+        "year": moment[0:4],
+        "month": moment[5:7],
+        "day": moment[8:10],
+        "hour": moment[11:13],
+    }
+
+
+# --- The batch ---------------------------------------------------------------------------------------------------
 
 
 def transform_records(
@@ -528,10 +674,60 @@ def transform_records(
     max_response_bytes: int = LAMBDA_RESPONSE_LIMIT_BYTES,
 ) -> BatchResult:
     """Transform a Firehose batch: one response entry per input record, in order, within the response limit."""
-    outcomes = [_outcome(record, partition_by_device) for record in records]
-    size = _fit(outcomes, max_response_bytes)
+    entries: list[dict[str, Any]] = []
+    sizes: list[int] = []  # of each entry without its record id, whose size is known for all at once below
+    originals: list[object] = []
+    reasons: dict[int, str] = {}
+    for index, record in enumerate(records):
+        record_id: str = record["recordId"]
+        data = record.get("data")
+        fast = _fast_path(data)
+        if fast is None:
+            entry, size, reason = _general_path(record_id, data, partition_by_device)
+            if reason is not None:
+                reasons[index] = reason
+        else:
+            encoded, match = fast
+            entry = {"recordId": record_id, "result": OK, "data": encoded}
+            size = _OK_ENTRY_BYTES + len(encoded)
+            if partition_by_device:
+                device, hour = match.group(DEVICE_FIELD, "_hour")
+                entry["metadata"] = {"partitionKeys": _fast_partition_keys(device, hour)}
+                size += _METADATA_BYTES + len(device) + 2  # a plain ASCII device id needs no escape
+        entries.append(entry)
+        sizes.append(size)
+        originals.append(data)
+    size = _fit(entries, sizes, originals, reasons, max_response_bytes)
     counts = {OK: 0, DROPPED: 0, PROCESSING_FAILED: 0}
-    for outcome in outcomes:
-        counts[outcome.result] += 1
-    failures = [Failure(o.record_id, o.reason) for o in outcomes if o.result == PROCESSING_FAILED and o.reason]
-    return BatchResult([o.entry() for o in outcomes], failures, counts, size)
+    for entry in entries:
+        counts[entry["result"]] += 1
+    failures = [Failure(entries[index]["recordId"], reasons[index]) for index in sorted(reasons)]
+    return BatchResult(entries, failures, counts, size)
+
+
+def _fit(
+    entries: list[dict[str, Any]], sizes: list[int], originals: list[object], reasons: dict[int, str], limit: int
+) -> int:
+    """Demote the Ok records that grew most until the response fits; return its size in bytes."""
+    # The record ids as json.dumps writes them, escapes and all, less the list's brackets and separators.
+    separators = _SEPARATOR_BYTES * max(len(entries) - 1, 0)
+    ids_bytes = len(json.dumps([entry["recordId"] for entry in entries])) - len("[]") - separators
+    total = _ENVELOPE_BYTES + separators + ids_bytes + sum(sizes)
+    if total <= limit:
+        return total
+    savings = []
+    for index, entry in enumerate(entries):
+        original = originals[index]
+        if entry["result"] == OK and isinstance(original, str):  # an Ok record's data was a base64 string
+            savings.append((sizes[index] - _failed_entry_bytes(original), index))
+    savings.sort(key=lambda pair: pair[0], reverse=True)
+    for saving, index in savings:
+        if total <= limit or saving <= 0:
+            break  # fits, or (sorted) nothing further down the list would save anything
+        entries[index] = {"recordId": entries[index]["recordId"], "result": PROCESSING_FAILED, "data": originals[index]}
+        reasons[index] = (
+            f"response size limit: the transformed batch would exceed {limit} bytes, so the original data is "
+            "returned; lower the Firehose processor's BufferSizeInMBs"
+        )
+        total -= saving
+    return total

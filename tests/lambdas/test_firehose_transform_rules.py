@@ -1,7 +1,7 @@
 """Each normalisation rule of the pure transform, one record at a time.
 
-A thin handler over a pure function: these tests call ``transform_record`` directly with hand-made records, so a
-failure names the rule that broke.
+A thin handler over a pure function: these tests call ``transform_records`` directly with one hand-made record at a
+time, so a failure names the rule that broke.
 """
 
 from __future__ import annotations
@@ -34,8 +34,14 @@ def _record(payload: str | bytes, record_id: str = "rec-1") -> dict[str, Any]:
     }
 
 
+def _entry(record: dict[str, Any], *, partition_by_device: bool = False) -> dict[str, Any]:
+    """The response entry of a batch of one record."""
+    (entry,) = transform.transform_records([record], partition_by_device=partition_by_device).records
+    return entry
+
+
 def _transform(payload: str | bytes, *, partition_by_device: bool = False) -> dict[str, Any]:
-    return transform.transform_record(_record(payload), partition_by_device=partition_by_device)
+    return _entry(_record(payload), partition_by_device=partition_by_device)
 
 
 def _readings(entry: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,7 +123,7 @@ def test_broken_csv_quoting_fails() -> None:
 def test_a_csv_header_is_dropped(header: str) -> None:
     # Given a header line (any case, padded); when transformed; then the record is Dropped, its data untouched
     record = _record(header)
-    entry = transform.transform_record(record, partition_by_device=False)
+    entry = _entry(record)
     assert entry == {"recordId": "rec-1", "result": "Dropped", "data": record["data"]}
 
 
@@ -131,7 +137,7 @@ def test_a_header_followed_by_readings_keeps_the_readings() -> None:
 def test_blank_records_are_dropped(payload: str) -> None:
     # Given nothing but whitespace (or a bare byte-order mark); when transformed; then Dropped, data untouched
     record = _record(payload)
-    assert transform.transform_record(record, partition_by_device=True) == {
+    assert _entry(record, partition_by_device=True) == {
         "recordId": "rec-1",
         "result": "Dropped",
         "data": record["data"],
@@ -385,7 +391,7 @@ def test_a_bad_device_id_fails(value: object, reason: str) -> None:
 def test_data_that_is_not_base64_fails_and_comes_back_unchanged() -> None:
     # Given data that is not valid base64; when transformed; then it fails and keeps the original string
     record = {"recordId": "rec-1", "approximateArrivalTimestamp": 0, "data": "not base64!!"}
-    assert transform.transform_record(record, partition_by_device=False) == {
+    assert _entry(record) == {
         "recordId": "rec-1",
         "result": "ProcessingFailed",
         "data": "not base64!!",
@@ -399,7 +405,7 @@ def test_data_that_is_not_utf8_fails() -> None:
 
 def test_a_record_without_data_fails_with_empty_data() -> None:
     # Given a record whose data is missing (Firehose never sends one, but the response must stay valid)
-    entry = transform.transform_record({"recordId": "rec-1"}, partition_by_device=False)
+    entry = _entry({"recordId": "rec-1"})
 
     # Then it fails with empty data rather than crashing the whole batch
     assert entry == {"recordId": "rec-1", "result": "ProcessingFailed", "data": ""}

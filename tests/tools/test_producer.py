@@ -448,7 +448,10 @@ def test_without_a_stream_name_or_outputs_file_the_error_names_env(
         (["--bad-fraction", "1.5"], "argument --bad-fraction: 1.5 is outside 0..1 (0: none malformed, 1: all)"),
         (["--bad-fraction", "lots"], "argument --bad-fraction: 'lots' is not a number"),
         (["--format", "xml"], "argument --format: invalid choice: 'xml'"),
-        (["--env", "Prod!"], "argument --env: 'Prod!' is not an environment name (lower-case letters, digits, '-')"),
+        (
+            ["--env", "Prod!"],
+            "argument --env: 'Prod!' is not an environment name (a lower-case letter, then letters, digits or '-', 11 at most)",
+        ),
         (
             ["--stream-name", "a", "--stack-outputs", "b"],
             "argument --stack-outputs: not allowed with argument --stream-name",

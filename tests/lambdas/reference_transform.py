@@ -1,0 +1,544 @@
+"""The transform as it was before its hot path was rewritten: the oracle the fast code must answer exactly like.
+
+Kept verbatim (only the schema path differs) so that differential tests hold ``lambdas/firehose_transform/transform``
+to byte-identical responses wherever this version answered at all; it raised on hostile values (``1e999`` in an extra
+field), which the current transform turns into per-record failures. Never imported by the Lambda.
+
+The original documentation follows.
+
+
+Firehose (Kinesis-stream source) invokes the Lambda with a batch of base64 records. The response must name every
+input ``recordId`` exactly once, in the input order, each with a ``result`` and base64 ``data``:
+
+* ``Ok``: every line parsed. ``data`` holds one compact JSON object per reading, newline-terminated: the schema's
+  fields first, normalised and in schema order (an absent optional field is written as ``null``), then any extra JSON
+  fields exactly as they came (the raw zone keeps everything; the Glue job decides what to drop).
+* ``Dropped``: nothing to deliver (blank lines, a CSV header). ``data`` is the original data.
+* ``ProcessingFailed``: anything unparseable (bad base64, invalid UTF-8, bad JSON, wrong CSV column count, a missing
+  required field, a wrong type, a bad timestamp). ``data`` is the original data, unchanged, so Firehose writes it
+  to the bucket's error prefix, where it can be inspected and replayed: no reading is ever dropped silently.
+
+Input formats. A record holds a JSON object, or a CSV line whose columns follow the schema's ``csv_columns``, or
+several such lines separated by newlines (a pretty-printed JSON object spread over several lines also works).
+A CSV line equal to the header is skipped.
+
+Records with several lines are all or nothing: if any line is bad, the whole record is ``ProcessingFailed``. Firehose
+has one result per record, so a partial success would either lose the bad lines or, by sending the record to the
+error prefix as well, deliver its good lines twice. With device partitioning, every line of a record must also fall
+in the same partition (device and UTC hour), because Firehose files a whole record under one prefix.
+
+Normalisation. Strings are trimmed; a field with an ``allowed`` list is matched case-insensitively and written in
+the schema's spelling; a ``pattern`` must match the whole value. Doubles accept JSON numbers and numeric strings
+(plain decimal or exponent notation; no NaN or infinity). Timestamps accept ISO-8601 with ``Z`` or a numeric
+offset, or epoch seconds or milliseconds (a magnitude of 1e11 or more means milliseconds), and are written as
+ISO-8601 UTC with ``Z``, to the second, or to the millisecond when there is a fraction (truncated, never rounded
+into the next second, for ISO input). A timestamp without an offset is rejected rather than guessed. An empty
+string or ``null`` is an absent value: fine for optional fields, an error for required ones. Range checks
+(``min``/``max``) are deliberately not applied here: the Glue job quarantines out-of-range readings, which keeps
+them visible instead of hiding them in the error prefix.
+
+Response size. A synchronous Lambda response is capped at 6 MB (AWS: "ensure that the response that your function
+returns doesn't exceed 6 MB"), and normalising grows data: a CSV reading roughly doubles as JSON and base64 adds a
+third. The batch is measured exactly as the runtime serialises it (``json.dumps`` defaults). If it would exceed the
+limit, the ``Ok`` records that grew the most are turned back into ``ProcessingFailed`` with their original data,
+one by one, until it fits; each is logged with the reason ``response size limit``, and the remedy is a smaller
+Firehose processor buffer (``BufferSizeInMBs``). Returning the original data always fits: the request was itself
+under the same limit, and a response entry is smaller than its request entry, which also carries
+``approximateArrivalTimestamp`` and ``kinesisRecordMetadata``. Re-ingesting the overflow (AWS's blueprint approach)
+would need boto3 and write permissions on the stream; this function stays standard-library only.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from binascii import a2b_base64, b2a_base64
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final, NamedTuple
+
+OK: Final = "Ok"
+DROPPED: Final = "Dropped"
+PROCESSING_FAILED: Final = "ProcessingFailed"
+
+# The schema ships inside the Lambda asset (this folder), next to this module.
+SCHEMA_PATH: Final = Path(__file__).resolve().parents[2] / "lambdas" / "firehose_transform" / "sensor_event_schema.json"
+
+# Lambda's synchronous response limit, "6 MB" in the quotas; 6 MiB is what the service enforces, give or take
+# 100 bytes in our favour.
+LAMBDA_RESPONSE_LIMIT_BYTES: Final = 6 * 1024 * 1024
+
+# The fields that dynamic partitioning reads; checked against the schema at import.
+DEVICE_FIELD: Final = "device_id"
+TIME_FIELD: Final = "event_time"
+
+# Epoch values at or above this magnitude are milliseconds: 1e11 seconds is the year 5138, 1e11 ms is 1973.
+_EPOCH_MILLIS_THRESHOLD: Final = 1e11
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+# ASCII-only on purpose: float() and int() also accept other scripts' digits, underscores, "nan" and "infinity".
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
+# Already normalised (what the producer sends): returned as is once the date is known to exist. ".000" is left to the
+# slow path, which writes whole seconds without a fraction.
+_CANONICAL_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(?!000)\d{3})?Z", re.ASCII)
+_ISO_8601 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?",
+    re.ASCII,
+)
+
+
+class RecordError(ValueError):
+    """A record cannot be normalised; the message says why without quoting the payload."""
+
+
+class Failure(NamedTuple):
+    """Why one record was not delivered as ``Ok``: for the log, never for the response."""
+
+    record_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """The Firehose response entries for one invocation, plus what the handler needs to log."""
+
+    records: list[dict[str, Any]]
+    failures: list[Failure]
+    counts: dict[str, int]
+    response_bytes: int
+
+
+class _Field(NamedTuple):
+    name: str
+    required: bool
+    convert: Callable[[Any], Any]
+
+
+# --- Schema -----------------------------------------------------------------------------------------------------
+
+
+def _json_type(value: object) -> str:
+    """Name a decoded JSON value's type, with its article, the way a producer would recognise it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _string_converter(name: str, spec: Mapping[str, Any]) -> Callable[[Any], str | None]:
+    pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
+    allowed = {value.lower(): value for value in spec.get("allowed", ())}
+    allowed_text = ", ".join(sorted(allowed.values()))
+
+    def convert(value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise RecordError(f"{name}: expected a string, got {_json_type(value)}")
+        text = value.strip()
+        if not text:
+            return None
+        if allowed:
+            canonical = allowed.get(text.lower())
+            if canonical is None:
+                raise RecordError(f"{name}: not one of {allowed_text}")
+            text = canonical
+        if pattern is not None and pattern.fullmatch(text) is None:
+            raise RecordError(f"{name}: does not match {pattern.pattern}")
+        return text
+
+    return convert
+
+
+def _double_converter(name: str) -> Callable[[Any], float | None]:
+    isfinite = math.isfinite
+
+    def convert(value: Any) -> float | None:
+        kind = type(value)
+        if kind is str:  # CSV cells, and JSON producers that quote their numbers
+            text = value.strip()
+            if not text:
+                return None
+            if _NUMBER.fullmatch(text) is None:
+                raise RecordError(f"{name}: not a number")
+            number = float(text)
+        elif kind is float:
+            number = value
+        elif kind is int:  # exactly int: bool is a subclass of int but not a number here
+            try:
+                number = float(value)
+            except OverflowError:
+                raise RecordError(f"{name}: number out of range") from None
+        elif value is None:
+            return None
+        else:
+            raise RecordError(f"{name}: expected a number, got {_json_type(value)}")
+        if not isfinite(number):  # "1e999" and JSON's 1e999 both become infinity
+            raise RecordError(f"{name}: not a finite number")
+        return number
+
+    return convert
+
+
+def _format_utc(moment: datetime) -> str:
+    """ISO-8601 in UTC with Z; milliseconds only when there are some."""
+    text = (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
+    millis = moment.microsecond // 1000
+    return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
+
+
+@lru_cache(maxsize=1024)
+def _is_real_date(text: str) -> bool:
+    """Whether YYYY-MM-DD names a day that exists; cached because a batch spans few days."""
+    try:
+        datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]))
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=8192)
+def _iso_to_utc(text: str) -> str:
+    """Parse ISO-8601 with an offset to the normalised form; cached because a batch repeats its seconds."""
+    match = _ISO_8601.fullmatch(text)
+    if match is None:
+        raise RecordError("not an ISO-8601 timestamp with Z or an offset, nor epoch seconds or milliseconds")
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_hours, off_minutes = match.groups()
+    if not zulu and not sign:
+        raise RecordError("timestamp has no UTC offset; add Z or +HH:MM rather than let the lake guess")
+    if zulu:
+        zone = UTC
+    else:
+        if int(off_minutes) >= 60:
+            raise RecordError("UTC offset minutes out of range")
+        offset = timedelta(hours=int(off_hours), minutes=int(off_minutes))
+        zone = timezone(-offset if sign == "-" else offset)  # rejects offsets of 24 h or more
+    micros = int(fraction[:6].ljust(6, "0")) if fraction else 0
+    moment = datetime(
+        int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micros, tzinfo=zone
+    ).astimezone(UTC)
+    return _format_utc(moment)
+
+
+@lru_cache(maxsize=8192)
+def _epoch_to_utc(value: float) -> str:
+    """Epoch seconds or milliseconds to the normalised form, rounded to the millisecond."""
+    millis = value if abs(value) >= _EPOCH_MILLIS_THRESHOLD else value * 1000
+    return _format_utc(_EPOCH + timedelta(milliseconds=round(millis)))
+
+
+def _timestamp_converter(name: str) -> Callable[[Any], str | None]:
+    def convert(value: Any) -> str | None:
+        kind = type(value)
+        try:
+            if kind is str:
+                text: str = value.strip()
+                if not text:
+                    return None
+                if _CANONICAL_UTC.fullmatch(text) and _is_real_date(text[:10]):
+                    return text
+                if _INTEGER.fullmatch(text):
+                    return _epoch_to_utc(int(text))
+                if _NUMBER.fullmatch(text):
+                    return _epoch_to_utc(float(text))
+                return _iso_to_utc(text)
+            if kind is int or kind is float:  # exactly: bool is a subclass of int but no timestamp
+                return _epoch_to_utc(value)
+        except RecordError as error:
+            raise RecordError(f"{name}: {error}") from None
+        except (ValueError, OverflowError):
+            # datetime() rejects impossible dates (month 13, 25:00, 30 February) and anything outside years 1-9999.
+            raise RecordError(f"{name}: not a valid date and time") from None
+        if value is None:
+            return None
+        raise RecordError(f"{name}: expected a timestamp, got {_json_type(value)}")
+
+    return convert
+
+
+def _compile_schema(schema: Mapping[str, Any]) -> tuple[tuple[_Field, ...], tuple[str, ...]]:
+    """Turn the declared schema into one converter per field; a schema this module cannot honour fails the import."""
+    fields: list[_Field] = []
+    for spec in schema["fields"]:
+        name, kind = spec["name"], spec["type"]
+        convert: Callable[[Any], Any]
+        if kind == "string":
+            convert = _string_converter(name, spec)
+        elif kind == "double":
+            convert = _double_converter(name)
+        elif kind == "timestamp":
+            convert = _timestamp_converter(name)
+        else:
+            raise ValueError(
+                f"{SCHEMA_PATH.name}: field {name!r} has type {kind!r}; supported: string, double, timestamp"
+            )
+        fields.append(_Field(name, bool(spec.get("required", False)), convert))
+    names = [f.name for f in fields]
+    columns = tuple(schema["csv_columns"])
+    if sorted(columns) != sorted(names):
+        raise ValueError(f"{SCHEMA_PATH.name}: csv_columns {list(columns)} must name each field once: {names}")
+    kinds = {spec["name"]: spec["type"] for spec in schema["fields"]}
+    if kinds.get(DEVICE_FIELD) != "string" or kinds.get(TIME_FIELD) != "timestamp":
+        raise ValueError(f"{SCHEMA_PATH.name}: partitioning needs a string {DEVICE_FIELD} and a timestamp {TIME_FIELD}")
+    return tuple(fields), columns
+
+
+SCHEMA: Final[Mapping[str, Any]] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+FIELDS, CSV_COLUMNS = _compile_schema(SCHEMA)
+_HEADER: Final = [column.lower() for column in CSV_COLUMNS]
+_FIELD_NAMES: Final = frozenset(spec.name for spec in FIELDS)
+
+
+# --- Parsing one record -----------------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> float:
+    # NaN and Infinity are not JSON; Python accepts them by default and would then write invalid JSON.
+    raise RecordError(f"{name} is not valid JSON")
+
+
+# Built once: json.loads/json.dumps with keyword arguments construct a new decoder/encoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+# Decoded JSON cannot hold a reference cycle, so the encoder can skip looking for one.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False)
+_encode = _ENCODER.encode
+
+
+def _normalise(reading: Mapping[str, Any]) -> dict[str, Any]:
+    """Schema fields first, normalised, then the extra fields untouched."""
+    out: dict[str, Any] = {}
+    get = reading.get
+    for name, required, convert in FIELDS:
+        value = convert(get(name))
+        if value is None and required:
+            raise RecordError(f"{name}: required field is missing")
+        out[name] = value
+    if not _FIELD_NAMES.issuperset(reading):
+        for key, value in reading.items():
+            if key not in out:
+                out[key] = value
+    return out
+
+
+def _parse_json_object(text: str) -> dict[str, Any]:
+    try:
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as error:
+        raise RecordError(f"invalid JSON ({error.msg} at column {error.colno})") from None
+    except RecordError:
+        raise
+    except RecursionError:
+        raise RecordError("invalid JSON (nested too deeply)") from None
+    except ValueError:  # e.g. an integer longer than Python's int-string conversion limit
+        raise RecordError("invalid JSON (number too long)") from None
+    if not isinstance(value, dict):
+        raise RecordError(f"expected a JSON object, got {_json_type(value)}")
+    return value
+
+
+def _csv_cells(line: str) -> list[str]:
+    # Sensor CSV rarely quotes; split fast and fall back to the csv module only when a quote appears.
+    if '"' not in line:
+        return [cell.strip() for cell in line.split(",")]
+    return [cell.strip() for cell in next(csv.reader([line], skipinitialspace=True, strict=True))]
+
+
+def _parse_line(line: str) -> dict[str, Any] | None:
+    """One non-blank line to a normalised reading, or None for a CSV header."""
+    if line[0] in "{[":
+        return _normalise(_parse_json_object(line))
+    try:
+        cells = _csv_cells(line)
+    except csv.Error:
+        raise RecordError("invalid CSV quoting") from None
+    if len(cells) != len(CSV_COLUMNS):
+        raise RecordError(f"expected {len(CSV_COLUMNS)} CSV columns, got {len(cells)}")
+    if cells[0].lower() == _HEADER[0] and [cell.lower() for cell in cells] == _HEADER:
+        return None
+    return _normalise(dict(zip(CSV_COLUMNS, cells, strict=True)))
+
+
+def parse_payload(text: str) -> list[dict[str, Any]]:
+    """Decoded record text to its normalised readings; empty when there is nothing to deliver."""
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark from some Windows producers
+    stripped = text.strip()
+    if not stripped:
+        return []
+    if "\n" not in stripped:
+        reading = _parse_line(stripped)
+        return [] if reading is None else [reading]
+    if stripped[0] == "{":
+        # Maybe one JSON object pretty-printed over several lines. Newline-delimited JSON fails to parse as a whole
+        # ("Extra data"), and so does broken JSON: both are read line by line, which also gives the precise reason.
+        try:
+            document = _DECODER.decode(stripped)
+        except (ValueError, RecursionError):
+            document = None
+        if isinstance(document, dict):
+            return [_normalise(document)]
+    readings: list[dict[str, Any]] = []
+    for number, raw_line in enumerate(text.split("\n"), start=1):  # numbered as the producer wrote them
+        line = raw_line.strip()
+        if not line:
+            continue
+        try:
+            reading = _parse_line(line)
+        except RecordError as error:
+            raise RecordError(f"line {number}: {error}") from None
+        if reading is not None:
+            readings.append(reading)
+    return readings
+
+
+def partition_keys(reading: Mapping[str, Any]) -> dict[str, str]:
+    """Dynamic-partitioning keys of a normalised reading: device and UTC hour of ``event_time``."""
+    moment: str = reading[TIME_FIELD]  # always YYYY-MM-DDTHH:MM:SS[.mmm]Z once normalised
+    return {
+        "device_id": reading[DEVICE_FIELD],
+        "year": moment[0:4],
+        "month": moment[5:7],
+        "day": moment[8:10],
+        "hour": moment[11:13],
+    }
+
+
+def _decode(data: object) -> str:
+    if not isinstance(data, str):
+        raise RecordError("data is not a base64 string")
+    try:
+        raw = a2b_base64(data, strict_mode=True)  # what b64decode(validate=True) does, minus a Python frame
+    except ValueError:  # binascii.Error, or a str with non-ASCII characters
+        raise RecordError("data is not valid base64") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RecordError(f"data is not valid UTF-8 (byte {error.start})") from None
+
+
+# --- Response entries and their size ---------------------------------------------------------------------------
+
+# Sizes as the Lambda runtime serialises the response: json.dumps with its default separators and ASCII escapes.
+_ENVELOPE_BYTES: Final = len(json.dumps({"records": []}))
+_SEPARATOR_BYTES: Final = len(", ")
+_ENTRY_BYTES: Final = len(json.dumps({"recordId": "", "result": "", "data": ""})) - len('""""""')
+# '"metadata": {"partitionKeys": {...}}' with its separator; the device id is the only part whose length varies.
+_METADATA_BYTES: Final = (
+    len(json.dumps({"metadata": {"partitionKeys": partition_keys({DEVICE_FIELD: "", TIME_FIELD: "0000-00-00T00"})}}))
+    - len("{}")
+    - len('""')
+    + _SEPARATOR_BYTES
+)
+
+
+def _json_string_bytes(text: str) -> int:
+    """Length of ``json.dumps(text)``; base64 and record ids never need escaping, so that case skips the encoder."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return len(text) + 2
+    return len(json.dumps(text))
+
+
+@dataclass(slots=True)
+class _Outcome:
+    record_id: str
+    original: str
+    result: str
+    data: str
+    size: int  # bytes of this entry in the serialised response
+    metadata: dict[str, Any] | None = None
+    reason: str | None = None
+
+    def entry(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"recordId": self.record_id, "result": self.result, "data": self.data}
+        if self.metadata is not None:
+            entry["metadata"] = self.metadata
+        return entry
+
+
+def _outcome(record: Mapping[str, Any], partition_by_device: bool) -> _Outcome:
+    record_id: str = record["recordId"]
+    original = record.get("data")
+    original = original if isinstance(original, str) else ""
+    # Every entry has these; what varies is the result, the data and the metadata.
+    fixed = _ENTRY_BYTES + _json_string_bytes(record_id) + 2
+    try:
+        readings = parse_payload(_decode(record.get("data")))
+        # From here the original data is known to be valid base64: no escaping, its length is its size.
+        if not readings:
+            return _Outcome(record_id, original, DROPPED, original, fixed + len(DROPPED) + len(original) + 2)
+        metadata = None
+        if partition_by_device:
+            keys = partition_keys(readings[0])
+            if any(partition_keys(reading) != keys for reading in readings[1:]):
+                raise RecordError("lines belong to different partitions (device or hour)")
+            metadata = {"partitionKeys": keys}
+            fixed += _METADATA_BYTES + _json_string_bytes(keys["device_id"])
+        try:
+            payload = "\n".join(map(_encode, readings)) + "\n"
+            data = b2a_base64(payload.encode("utf-8"), newline=False).decode("ascii")
+        except UnicodeEncodeError:
+            raise RecordError("a JSON string holds an unpaired surrogate escape") from None
+        return _Outcome(record_id, original, OK, data, fixed + len(OK) + len(data) + 2, metadata)
+    except RecordError as error:
+        size = _failed_entry_bytes(record_id, original)
+        return _Outcome(record_id, original, PROCESSING_FAILED, original, size, reason=str(error))
+
+
+def _failed_entry_bytes(record_id: str, original: str) -> int:
+    return _ENTRY_BYTES + _json_string_bytes(record_id) + len(PROCESSING_FAILED) + 2 + _json_string_bytes(original)
+
+
+def transform_record(record: Mapping[str, Any], *, partition_by_device: bool) -> dict[str, Any]:
+    """One Firehose input record to its response entry (``recordId``, ``result``, ``data``, maybe ``metadata``)."""
+    return _outcome(record, partition_by_device).entry()
+
+
+def _fit(outcomes: list[_Outcome], limit: int) -> int:
+    """Demote the Ok records that grew most until the response fits; return its size in bytes."""
+    total = _ENVELOPE_BYTES + _SEPARATOR_BYTES * max(len(outcomes) - 1, 0) + sum(o.size for o in outcomes)
+    if total <= limit:
+        return total
+    savings = [(o.size - _failed_entry_bytes(o.record_id, o.original), o) for o in outcomes if o.result == OK]
+    savings.sort(key=lambda pair: pair[0], reverse=True)
+    for saving, outcome in savings:
+        if total <= limit or saving <= 0:
+            break  # fits, or (sorted) nothing further down the list would save anything
+        outcome.result, outcome.data, outcome.metadata = PROCESSING_FAILED, outcome.original, None
+        outcome.reason = (
+            f"response size limit: the transformed batch would exceed {limit} bytes, so the original data is "
+            "returned; lower the Firehose processor's BufferSizeInMBs"
+        )
+        outcome.size -= saving
+        total -= saving
+    return total
+
+
+def transform_records(
+    records: Iterable[Mapping[str, Any]],
+    *,
+    partition_by_device: bool,
+    max_response_bytes: int = LAMBDA_RESPONSE_LIMIT_BYTES,
+) -> BatchResult:
+    """Transform a Firehose batch: one response entry per input record, in order, within the response limit."""
+    outcomes = [_outcome(record, partition_by_device) for record in records]
+    size = _fit(outcomes, max_response_bytes)
+    counts = {OK: 0, DROPPED: 0, PROCESSING_FAILED: 0}
+    for outcome in outcomes:
+        counts[outcome.result] += 1
+    failures = [Failure(o.record_id, o.reason) for o in outcomes if o.result == PROCESSING_FAILED and o.reason]
+    return BatchResult([o.entry() for o in outcomes], failures, counts, size)
