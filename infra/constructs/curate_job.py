@@ -13,6 +13,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from infra.config import GlueSettings
+from infra.constructs.glue_connection import GlueVpcConnection
 from infra.constructs.glue_security import GlueSecurity
 from infra.constructs.iam_findings import wildcard_resource_finding
 from infra.constructs.log_group import encrypted_log_group
@@ -68,6 +69,7 @@ class CurateJob(Construct):
         settings: GlueSettings,
         log_retention_days: int,
         removal: RemovalPolicy,
+        connection: GlueVpcConnection | None = None,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -118,6 +120,9 @@ class CurateJob(Construct):
             # Bookmarks assume one run at a time.
             max_concurrent_runs=1,
             security_configuration=security.configuration,
+            # In the VPC (prod): workers in an isolated subnet, S3 through the gateway endpoint, APIs through the
+            # interface endpoints. Without it (sandbox) Glue runs them in its own network.
+            connections=[connection.connection] if connection else None,
             continuous_logging=glue.ContinuousLoggingProps(enabled=True, log_group=self.log_group),
             enable_metrics=True,
             enable_observability_metrics=True,
@@ -149,6 +154,8 @@ class CurateJob(Construct):
         ):
             self.role.add_to_principal_policy(statement)
         security.grant_logging(self.role, log_group_prefix="jobs")
+        if connection:
+            connection.grant_network_interfaces(self.role)
         self.job.node.add_dependency(self.role.policy)
 
         acknowledge(
@@ -164,8 +171,9 @@ class CurateJob(Construct):
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
-            reason="cloudwatch:PutMetricData (limited to the Glue namespace by a condition) and "
-            "glue:GetSecurityConfiguration have no resource type in IAM, so only '*' is accepted.",
+            reason="cloudwatch:PutMetricData (limited to the Glue namespace by a condition), "
+            "glue:GetSecurityConfiguration and, in the VPC, the EC2 Describe actions Glue places the workers with "
+            "have no resource type in IAM, so only '*' is accepted.",
         )
         acknowledge(
             self.role,

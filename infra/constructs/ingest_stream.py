@@ -11,6 +11,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import KinesisSettings
+from infra.guard import acknowledge_key_from_another_stack
 from infra.nag import acknowledge
 
 # Firehose polls every shard about once a second, so a healthy consumer lags by seconds. A quarter of an hour
@@ -49,6 +50,7 @@ class IngestStream(Construct):
             shard_count=plan.shards if provisioned else None,
             removal_policy=removal,
         )
+        acknowledge_key_from_another_stack(self.stream, "CT.KINESIS.PR.1", key=key)
         acknowledge(
             self.stream,
             "AwsSolutions-KDS3",
