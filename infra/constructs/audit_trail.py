@@ -14,6 +14,7 @@ from infra.checkov import skip_check
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.guard import acknowledge_key_from_another_stack
+from infra.workload import serves
 
 # Trail log files go under this prefix of the destination bucket, apart from the server access logs.
 TRAIL_PREFIX = "cloudtrail"
@@ -60,6 +61,7 @@ class S3DataEventsTrail(Construct):
             include_global_service_events=False,
             management_events=cloudtrail.ReadWriteType.NONE,
         )
+        serves(self, "audit of the lake buckets")
         acknowledge_key_from_another_stack(self.trail, "CT.CLOUDTRAIL.PR.1", key=key)
         skip_check(
             self.trail,

@@ -19,6 +19,7 @@ from infra.constructs.iam_findings import wildcard_resource_finding
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.nag import acknowledge
+from infra.workload import serves
 
 GLUE_VERSION = glue.GlueVersion.V5_1  # Spark 3.5.6, Python 3.11: what the job's tests run on locally
 # The pure modules job.py imports by their top-level names (Glue adds --extra-py-files archives to sys.path).
@@ -72,6 +73,7 @@ class CurateJob(Construct):
         connection: GlueVpcConnection | None = None,
     ) -> None:
         super().__init__(scope, id)
+        serves(self, "curation")
         stack = Stack.of(self)
         self.role = ManagedPolicyRole(
             self,

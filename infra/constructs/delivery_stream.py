@@ -18,6 +18,7 @@ from infra.config import FirehoseSettings
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.nag import acknowledge
+from infra.workload import serves
 
 # Hive-style prefixes, so crawlers and Athena see year/month/day/hour (and device_id) as partition columns.
 # `!{timestamp:...}` is the record's arrival time in UTC; `yyyy` is the calendar year (`YYYY` is the week year).
@@ -69,6 +70,7 @@ class RawZoneDelivery(Construct):
         removal: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
+        serves(self, "ingestion")
         by_device = settings.partitioning == "device"
         self.data_prefix = DEVICE_PREFIX if by_device else TIME_PREFIX
         self.error_prefix = ERROR_PREFIX

@@ -9,6 +9,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from infra.workload import serves
+
 
 class LakeKey(Construct):
     """A customer-managed KMS key with rotation on, shared by every encrypted resource of one environment."""
@@ -34,6 +36,7 @@ class LakeKey(Construct):
             removal_policy=removal,
             pending_window=Duration.days(7 if removal == RemovalPolicy.DESTROY else 30),
         )
+        serves(self, "every encrypted resource of the lake")
         self._deny_grants_not_for_aws_resources()
         self._admit_cloudwatch_logs(log_group_patterns)
         self._admit_cloudtrail()

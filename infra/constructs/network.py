@@ -13,6 +13,7 @@ from constructs import Construct
 from infra.constructs.lake_bucket import DATA_ZONES, bucket_arn
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
+from infra.workload import serves
 
 # The VPC's address range, a literal so that rules naming it can be checked before deployment.
 VPC_CIDR = "10.0.0.0/16"
@@ -160,6 +161,8 @@ class LakeNetwork(Construct):
             self.endpoint_security_group.add_ingress_rule(
                 ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "HTTPS from the VPC"
             )
+            # Each endpoint costs by the hour: it names what calls it, or that nothing does yet.
+            workload = "curation job in the VPC" if glue_in_vpc else "none: no workload runs in the VPC"
             for name, service in INTERFACE_SERVICES.items():
                 self.interface_endpoints[name] = ec2.InterfaceVpcEndpoint(
                     self,
@@ -172,3 +175,4 @@ class LakeNetwork(Construct):
                     # The security group above already admits the VPC on 443, and nothing else.
                     open=False,
                 )
+                serves(self.interface_endpoints[name], workload)

@@ -15,6 +15,7 @@ from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.guard import acknowledge_control
 from infra.nag import acknowledge
+from infra.workload import serves
 
 # The whole folder is the asset (handler.py, transform.py and the schema they read); relative to the repository
 # root, whatever directory synthesis runs from.
@@ -66,6 +67,7 @@ class TransformFunction(Construct):
             log_group=self.log_group,
         )
         self.function.node.add_dependency(self.role)
+        serves(self, "ingestion")
         acknowledge_control(
             self.function,
             "CT.LAMBDA.PR.3",
