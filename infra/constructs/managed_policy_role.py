@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jsii
-from aws_cdk import Aws, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IValidation
 
@@ -46,13 +46,13 @@ def trust_conditions(scope: Construct, service: str) -> dict[str, dict[str, str]
             f"ManagedPolicyRole for {service!r}: add the service to SERVICE_TRUST with the condition keys it sends "
             f"when it assumes a role (known: {', '.join(sorted(SERVICE_TRUST))})"
         )
+    stack = Stack.of(scope)
     conditions: dict[str, dict[str, str]] = {}
     if trust.source_account:
-        conditions["StringEquals"] = {"aws:SourceAccount": Aws.ACCOUNT_ID}
+        conditions["StringEquals"] = {"aws:SourceAccount": stack.account}
     if trust.external_id_is_account:
-        conditions["StringEquals"] = {"sts:ExternalId": Aws.ACCOUNT_ID}
+        conditions["StringEquals"] = {"sts:ExternalId": stack.account}
     if trust.source_arn:
-        stack = Stack.of(scope)
         service_name, resource = trust.source_arn.split(":", 1)
         arn = f"arn:{stack.partition}:{service_name}:{stack.region}:{stack.account}:{resource}"
         conditions["ArnLike"] = {"aws:SourceArn": arn}
