@@ -20,6 +20,8 @@ def test_the_summary_tables_findings_per_environment_and_stack_with_status_and_r
     assert "**Result: FAILED.**" in summary
     assert "## Totals" in summary
     assert "| throwaway | cdk-nag | NIST 800-53 rev 5 |" in summary
+    assert "| throwaway | cfn-guard | AWS Control Tower proactive controls |" in summary
+    assert "| cdk-nag | AWS Control Tower" not in summary
     assert "## To fix" in summary
     assert "## throwaway" in summary
     assert "### Throwaway" in summary

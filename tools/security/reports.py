@@ -22,8 +22,8 @@ _PACK_TITLES = {
     "HIPAA.Security": "HIPAA Security",
     "NIST.800.53.R5": "NIST 800-53 rev 5",
     "PCI.DSS.321": "PCI DSS 3.2.1",
-    "control-tower": "AWS Control Tower proactive controls",
 }
+_RULESET_TITLES = {**_PACK_TITLES, "control-tower": "AWS Control Tower proactive controls"}
 
 
 def write(report: Report, out: Path) -> list[Path]:
@@ -142,7 +142,7 @@ def _totals(report: Report) -> list[str]:
     for f in report.findings:
         groups[(f.environment, f.tool, f.ruleset)][f.status] += 1
     for (environment, tool, ruleset), count in groups.items():
-        name = _PACK_TITLES.get(ruleset, "every rule" if ruleset == tool else ruleset)
+        name = _RULESET_TITLES.get(ruleset, "every rule" if ruleset == tool else ruleset)
         lines.append(
             f"| {environment} | {tool} | {name} | {count['unacknowledged']} | {count['stale']} "
             f"| {count['acknowledged']} |"
