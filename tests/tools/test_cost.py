@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_sns as sns
 
+from infra.workload import serves
 from tests.synth import UNITS, Synthesized
 from tools import cost
 
@@ -212,3 +215,13 @@ def test_every_paid_line_of_the_projects_environments_names_its_workload(
     for line in paid:
         assert line.workload, line
         assert cost.UNNAMED not in line.workload, line
+
+
+def test_a_workload_name_that_cannot_be_a_tag_value_is_refused() -> None:
+    topic = sns.Topic(cdk.Stack(cdk.App(), "Throwaway"), "Topic")
+    with pytest.raises(ValueError, match="is not a tag value"):
+        serves(topic, "ingestion, delivery")
+    serves(topic, "ingestion")
+    assert cdk.Stack.of(topic).resolve(cast(sns.CfnTopic, topic.node.default_child).get_metadata("workload")) == (
+        "ingestion"
+    )
