@@ -31,7 +31,7 @@ SERVICE_TRUST: dict[str, ServiceTrust] = {
     "events.amazonaws.com": ServiceTrust(source_account=True, source_arn="events:rule/*"),
     "vpc-flow-logs.amazonaws.com": ServiceTrust(source_account=True, source_arn="ec2:vpc-flow-log/*"),
     "sagemaker.amazonaws.com": ServiceTrust(source_account=True, source_arn="sagemaker:*"),
-    # Firehose documents the account ID as the external ID in its roles' trust, not the aws:Source* keys.
+    # Firehose documents the account ID as the external ID in its roles' trust, and no aws:Source* key.
     "firehose.amazonaws.com": ServiceTrust(source_account=False, source_arn=None, external_id_is_account=True),
     # CloudTrail's delivery to CloudWatch Logs sends neither key: a condition on them stops the delivery.
     "cloudtrail.amazonaws.com": ServiceTrust(source_account=False, source_arn=None),
