@@ -74,7 +74,7 @@ typecheck: setup ## mypy --strict over the code
 unit: setup $(CHECKOV_VENV)/.installed ## pytest: config, templates, snapshots, cdk-nag, cfn-lint, Lambda, Glue, tools
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-security: setup $(CHECKOV_VENV)/.installed ## cdk-nag, cfn-lint and checkov over every environment; reports/security/
+security: setup $(CHECKOV_VENV)/.installed ## cdk-nag, cfn-lint, checkov and cfn-guard (Control Tower) over every environment; reports/security/
 	$(BIN)/python -m tools.security
 
 snapshot-update: setup ## Accept template changes into the snapshots (review the diff!)

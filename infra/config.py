@@ -149,8 +149,8 @@ class NetworkSettings(_Settings):
     )
     interface_endpoints: bool = Field(
         default=False,
-        description="Add interface endpoints for Glue, KMS, CloudWatch Logs and STS "
-        "(each costs about 7 USD a month per AZ).",
+        description="Add interface endpoints for Glue, KMS, CloudWatch Logs, CloudWatch metrics and STS in the "
+        "workload subnet's AZ (each costs about 7 USD a month), for workloads in the VPC (`glue.run_in_vpc`).",
     )
 
     @field_validator("availability_zones")
@@ -297,6 +297,12 @@ class GlueSettings(_Settings):
     timeout_minutes: Annotated[int, Field(ge=1, le=2880)] = Field(
         default=60, description="Timeout of one ETL job run in minutes (1 to 2,880)."
     )
+    run_in_vpc: bool = Field(
+        default=False,
+        description="Run the ETL job in the lake's VPC (a Glue network connection in an isolated subnet): S3 "
+        "through the gateway endpoint, the AWS APIs through the interface endpoints, which it needs "
+        "(`network.interface_endpoints`).",
+    )
     manage_catalog_encryption: bool = Field(
         default=True,
         description="Create the Data Catalog encryption settings. There is one per account and region: "
@@ -439,6 +445,13 @@ class EnvironmentSettings(_Settings):
                 None,
                 f"name two zones of {self.region} when a region is set, so synthesis never looks them up",
             )
+        if self.glue.run_in_vpc and not self.network.interface_endpoints:
+            raise _FieldError(
+                "glue.run_in_vpc",
+                True,
+                "needs network.interface_endpoints = true: the VPC has no route to the internet, so in it the job "
+                "reaches Glue, KMS, CloudWatch and STS only through the interface endpoints",
+            )
         if self.network.availability_zones and self.region:
             for zone in self.network.availability_zones:
                 if not zone.startswith(self.region):
@@ -453,6 +466,11 @@ class EnvironmentSettings(_Settings):
     def destroy_on_delete(self) -> bool:
         """True only where the settings explicitly allow data to be deleted with its stack."""
         return self.removal_policy == "destroy"
+
+    @property
+    def resource_prefix(self) -> str:
+        """`ml-data-lake-<env>`: what the physical names of this environment's resources start with."""
+        return f"ml-data-lake-{self.name}"
 
     def stack_name(self, unit: str) -> str:
         """The CloudFormation stack name of one unit, e.g. `MlDataLake-sandbox-Storage`."""

@@ -83,6 +83,8 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         query_results=storage.query_results,
         database=storage.database,
         alert_topic=core.alert_topic,
+        vpc=network.vpc,
+        workload_subnet=network.workload_subnet,
         description=f"ML data lake ({settings.name}): Glue crawlers and ETL job, Step Functions workflow, Athena.",
         **common,
     )

@@ -5,10 +5,12 @@
 
 "Fixed" is what the environment costs while idle: customer-managed KMS keys, Kinesis shards (and extended
 retention) or on-demand streams, interface endpoints per availability zone, NAT gateways, CloudTrail data events
-(at an assumed volume, stated in the output), CloudWatch dashboards and alarms. Everything priced per use (Firehose,
-Lambda, Glue, Step Functions, Athena, S3, CloudWatch Logs, SNS) is listed with no fixed cost. Prices come from
-``tools/prices.json``, which states their region, date and sources. CloudWatch's always-free allowance (3 dashboards,
-10 alarms per account) is subtracted unless ``--no-free-tier`` says the account already uses it.
+(at an assumed volume, stated in the output), CloudWatch dashboards and alarms. Each line names the workload its
+resources serve (their `Workload` tag, or `workload` Metadata where a type takes no tags: infra/workload.py).
+Everything priced per use (Firehose, Lambda, Glue, Step Functions, Athena, S3, CloudWatch Logs, SNS) is listed with
+no fixed cost. Prices come from ``tools/prices.json``, which states their region, date and sources. CloudWatch's
+always-free allowance (3 dashboards, 10 alarms per account) is subtracted unless ``--no-free-tier`` says the account
+already uses it.
 """
 
 from __future__ import annotations
@@ -89,6 +91,10 @@ class PriceTable:
         return self.prices[key].usd
 
 
+# What a line says when a resource names no workload (a test keeps the project's own templates free of it).
+UNNAMED = "unnamed"
+
+
 @dataclass(frozen=True)
 class Line:
     """One row of the estimate."""
@@ -97,6 +103,7 @@ class Line:
     quantity: str
     unit_price: str
     usd: float
+    workload: str = ""
 
 
 @dataclass
@@ -124,6 +131,25 @@ def _plural(count: float, noun: str) -> str:
 def _money(usd: float) -> str:
     """A unit price: cents where they say it all (1.00, 0.10), more digits where needed (0.015)."""
     return f"{usd:.2f}" if round(usd, 2) == usd else f"{usd:g}"
+
+
+def workload(resource: Mapping[str, Any]) -> str:
+    """The workload a template resource serves: its `Workload` tag, else its `workload` Metadata, else UNNAMED."""
+    tags = resource.get("Properties", {}).get("Tags")
+    if isinstance(tags, list):
+        for tag in tags:
+            if isinstance(tag, Mapping) and tag.get("Key") == "Workload":
+                return str(tag.get("Value"))
+    named = resource.get("Metadata", {}).get("workload")
+    return str(named) if named else UNNAMED
+
+
+def _workloads(resources: Sequence[Mapping[str, Any]]) -> str:
+    """One workload, or each with how many of the resources serve it: `ingestion (3), curation (2)`."""
+    counts = Counter(workload(resource) for resource in resources)
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{name} ({count})" for name, count in sorted(counts.items()))
 
 
 def _is_on_demand(stream: Mapping[str, Any]) -> bool:
@@ -156,22 +182,43 @@ def estimate(
     """The fixed monthly cost of the resources in `templates` ({name: template})."""
     hours = prices.hours_per_month
     resources = _resources(templates)
+    # Each resource of a type with its properties, and the whole resource (for its workload).
     by_type: dict[str, list[Mapping[str, Any]]] = {}
+    whole: dict[str, list[Mapping[str, Any]]] = {}
     for resource in resources:
         by_type.setdefault(resource["Type"], []).append(resource.get("Properties", {}))
+        whole.setdefault(resource["Type"], []).append(resource)
     result = Estimate()
 
-    def add(item: str, quantity: float, noun: str, key: str, usd: float, per_hour: bool = False) -> None:
+    def add(
+        item: str,
+        quantity: float,
+        noun: str,
+        key: str,
+        usd: float,
+        per_hour: bool = False,
+        *,
+        serving: Sequence[Mapping[str, Any]],
+    ) -> None:
         price = prices.prices[key]
         amount = f"{_plural(quantity, noun)}" + (f" x {hours:g} h" if per_hour else "")
-        result.lines.append(Line(item, amount, f"{_money(price.usd)} per {price.unit}", usd))
+        result.lines.append(Line(item, amount, f"{_money(price.usd)} per {price.unit}", usd, _workloads(serving)))
 
     keys = len(by_type.get("AWS::KMS::Key", []))
     if keys:
-        add("KMS customer-managed keys", keys, "key", "kms_key_month", keys * prices.usd("kms_key_month"))
+        add(
+            "KMS customer-managed keys",
+            keys,
+            "key",
+            "kms_key_month",
+            keys * prices.usd("kms_key_month"),
+            serving=whole["AWS::KMS::Key"],
+        )
 
     streams = by_type.get("AWS::Kinesis::Stream", [])
+    stream_resources = whole.get("AWS::Kinesis::Stream", [])
     provisioned = [s for s in streams if not _is_on_demand(s)]
+    provisioned_resources = [r for r in stream_resources if not _is_on_demand(r.get("Properties", {}))]
     shards = sum(int(s.get("ShardCount", 1)) for s in provisioned)
     if shards:
         add(
@@ -181,6 +228,7 @@ def estimate(
             "kinesis_shard_hour",
             shards * hours * prices.usd("kinesis_shard_hour"),
             per_hour=True,
+            serving=provisioned_resources,
         )
     extended = sum(int(s.get("ShardCount", 1)) for s in provisioned if int(s.get("RetentionPeriodHours", 24)) > 24)
     if extended:
@@ -191,6 +239,7 @@ def estimate(
             "kinesis_extended_retention_shard_hour",
             extended * hours * prices.usd("kinesis_extended_retention_shard_hour"),
             per_hour=True,
+            serving=[r for r in provisioned_resources if int(r["Properties"].get("RetentionPeriodHours", 24)) > 24],
         )
     if any(int(s.get("RetentionPeriodHours", 24)) > 168 for s in streams):
         result.usage_priced.append("Kinesis long-term retention beyond 7 days (per GB-month)")
@@ -203,6 +252,7 @@ def estimate(
             "kinesis_on_demand_stream_hour",
             on_demand * hours * prices.usd("kinesis_on_demand_stream_hour"),
             per_hour=True,
+            serving=[r for r in stream_resources if _is_on_demand(r.get("Properties", {}))],
         )
 
     endpoints = by_type.get("AWS::EC2::VPCEndpoint", [])
@@ -217,6 +267,9 @@ def estimate(
             "vpc_interface_endpoint_az_hour",
             endpoint_azs * hours * prices.usd("vpc_interface_endpoint_az_hour"),
             per_hour=True,
+            serving=[
+                r for r in whole["AWS::EC2::VPCEndpoint"] if r["Properties"].get("VpcEndpointType") == "Interface"
+            ],
         )
     if len(endpoints) > len(interface):
         result.usage_priced.append(f"VPC gateway endpoints x{len(endpoints) - len(interface)} (free)")
@@ -230,9 +283,10 @@ def estimate(
             "nat_gateway_hour",
             nat * hours * prices.usd("nat_gateway_hour"),
             per_hour=True,
+            serving=whole["AWS::EC2::NatGateway"],
         )
 
-    trails = [t for t in by_type.get("AWS::CloudTrail::Trail", []) if _records_data_events(t)]
+    trails = [t for t in whole.get("AWS::CloudTrail::Trail", []) if _records_data_events(t.get("Properties", {}))]
     if trails:
         events = prices.data_events_per_month if data_events_per_month is None else data_events_per_month
         price = prices.prices["cloudtrail_data_events_100k"]
@@ -242,6 +296,7 @@ def estimate(
                 f"{_plural(len(trails), 'trail')}, {events / 100_000:g} x 100k events",
                 f"{_money(price.usd)} per {price.unit}",
                 len(trails) * events / 100_000 * price.usd,
+                _workloads(trails),
             )
         )
 
@@ -253,18 +308,20 @@ def estimate(
             "dashboard",
             "cloudwatch_dashboard_month",
             dashboards * prices.usd("cloudwatch_dashboard_month"),
+            serving=whole["AWS::CloudWatch::Dashboard"],
         )
-    alarms = by_type.get("AWS::CloudWatch::Alarm", [])
-    standard = sum(1 for a in alarms if _alarm_period(a) >= 60)
-    high_resolution = len(alarms) - standard
-    composite = len(by_type.get("AWS::CloudWatch::CompositeAlarm", []))
-    for count, item, key in (
-        (standard, "CloudWatch alarms", "cloudwatch_alarm_month"),
-        (high_resolution, "CloudWatch high-resolution alarms", "cloudwatch_high_resolution_alarm_month"),
-        (composite, "CloudWatch composite alarms", "cloudwatch_composite_alarm_month"),
+    alarms = whole.get("AWS::CloudWatch::Alarm", [])
+    standard_alarms = [a for a in alarms if _alarm_period(a.get("Properties", {})) >= 60]
+    standard = len(standard_alarms)
+    high_resolution_alarms = [a for a in alarms if _alarm_period(a.get("Properties", {})) < 60]
+    composite_alarms = whole.get("AWS::CloudWatch::CompositeAlarm", [])
+    for group, item, key in (
+        (standard_alarms, "CloudWatch alarms", "cloudwatch_alarm_month"),
+        (high_resolution_alarms, "CloudWatch high-resolution alarms", "cloudwatch_high_resolution_alarm_month"),
+        (composite_alarms, "CloudWatch composite alarms", "cloudwatch_composite_alarm_month"),
     ):
-        if count:
-            add(item, count, "alarm", key, count * prices.usd(key))
+        if group:
+            add(item, len(group), "alarm", key, len(group) * prices.usd(key), serving=group)
     if free_tier and (dashboards or standard):
         free_dashboards = min(dashboards, prices.free_dashboards)
         free_alarms = min(standard, prices.free_alarms)
@@ -288,12 +345,14 @@ def estimate(
 
 def render(result: Estimate, *, env: str, prices: PriceTable, stacks: int, free_tier: bool) -> str:
     """The estimate as a table, ending with `Total: N USD/month`."""
-    header = ("item", "quantity", "unit price (USD)", "USD/month")
-    rows = [(line.item, line.quantity, line.unit_price, f"{line.usd:.2f}") for line in result.lines]
+    header = ("item", "quantity", "unit price (USD)", "USD/month", "workload")
+    rows = [(line.item, line.quantity, line.unit_price, f"{line.usd:.2f}", line.workload) for line in result.lines]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
 
     def format_row(row: Sequence[str]) -> str:
-        return f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]:>{widths[3]}}"
+        return (
+            f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]:>{widths[3]}}  {row[4]}"
+        ).rstrip()
 
     lines = [
         f"Fixed monthly cost of {env!r} ({stacks} stacks): {prices.region} list prices as of {prices.as_of}, "

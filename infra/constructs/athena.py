@@ -11,6 +11,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.guard import acknowledge_key_from_another_stack
+
 BYTES_PER_MB = 1024 * 1024
 ENGINE_VERSION = "Athena engine version 3"
 RESULTS_PREFIX = "results/"
@@ -115,6 +117,7 @@ class QueryWorkgroup(Construct):
                 ),
             ),
         )
+        acknowledge_key_from_another_stack(self.workgroup, "CT.ATHENA.PR.2", key=key)
         self.name = name
         self.named_queries = [
             self._named_query(

@@ -13,6 +13,8 @@ from constructs import Construct
 from infra.checkov import skip_check
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
+from infra.guard import acknowledge_key_from_another_stack
+from infra.workload import serves
 
 # Trail log files go under this prefix of the destination bucket, apart from the server access logs.
 TRAIL_PREFIX = "cloudtrail"
@@ -33,13 +35,19 @@ class S3DataEventsTrail(Construct):
         buckets: Sequence[s3.IBucket],
         destination: s3.IBucket,
         key: kms.IKey,
+        log_group_name: str,
         log_retention_days: int,
         removal: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
         # CloudWatch Logs delivery makes the events searchable and alarmable within minutes.
         self.log_group = encrypted_log_group(
-            self, "LogGroup", key=key, retention_days=log_retention_days, removal=removal
+            self,
+            "LogGroup",
+            key=key,
+            retention_days=log_retention_days,
+            removal=removal,
+            log_group_name=log_group_name,
         )
         self.trail = cloudtrail.Trail(
             self,
@@ -53,6 +61,8 @@ class S3DataEventsTrail(Construct):
             include_global_service_events=False,
             management_events=cloudtrail.ReadWriteType.NONE,
         )
+        serves(self, "audit of the lake buckets")
+        acknowledge_key_from_another_stack(self.trail, "CT.CLOUDTRAIL.PR.1", key=key)
         skip_check(
             self.trail,
             "CKV_AWS_67",

@@ -13,11 +13,13 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from infra.config import GlueSettings
+from infra.constructs.glue_connection import GlueVpcConnection
 from infra.constructs.glue_security import GlueSecurity
 from infra.constructs.iam_findings import wildcard_resource_finding
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.nag import acknowledge
+from infra.workload import serves
 
 GLUE_VERSION = glue.GlueVersion.V5_1  # Spark 3.5.6, Python 3.11: what the job's tests run on locally
 # The pure modules job.py imports by their top-level names (Glue adds --extra-py-files archives to sys.path).
@@ -68,8 +70,10 @@ class CurateJob(Construct):
         settings: GlueSettings,
         log_retention_days: int,
         removal: RemovalPolicy,
+        connection: GlueVpcConnection | None = None,
     ) -> None:
         super().__init__(scope, id)
+        serves(self, "curation")
         stack = Stack.of(self)
         self.role = ManagedPolicyRole(
             self,
@@ -118,6 +122,9 @@ class CurateJob(Construct):
             # Bookmarks assume one run at a time.
             max_concurrent_runs=1,
             security_configuration=security.configuration,
+            # In the VPC (prod): workers in an isolated subnet, S3 through the gateway endpoint, APIs through the
+            # interface endpoints. Without it (sandbox) Glue runs them in its own network.
+            connections=[connection.connection] if connection else None,
             continuous_logging=glue.ContinuousLoggingProps(enabled=True, log_group=self.log_group),
             enable_metrics=True,
             enable_observability_metrics=True,
@@ -149,6 +156,8 @@ class CurateJob(Construct):
         ):
             self.role.add_to_principal_policy(statement)
         security.grant_logging(self.role, log_group_prefix="jobs")
+        if connection:
+            connection.grant_network_interfaces(self.role)
         self.job.node.add_dependency(self.role.policy)
 
         acknowledge(
@@ -164,8 +173,9 @@ class CurateJob(Construct):
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
-            reason="cloudwatch:PutMetricData (limited to the Glue namespace by a condition) and "
-            "glue:GetSecurityConfiguration have no resource type in IAM, so only '*' is accepted.",
+            reason="cloudwatch:PutMetricData (limited to the Glue namespace by a condition), "
+            "glue:GetSecurityConfiguration and, in the VPC, the EC2 Describe actions Glue places the workers with "
+            "have no resource type in IAM, so only '*' is accepted.",
         )
         acknowledge(
             self.role,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import CfnMapping, Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_kms as kms
@@ -17,6 +18,7 @@ from infra.config import FirehoseSettings
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.nag import acknowledge
+from infra.workload import serves
 
 # Hive-style prefixes, so crawlers and Athena see year/month/day/hour (and device_id) as partition columns.
 # `!{timestamp:...}` is the record's arrival time in UTC; `yyyy` is the calendar year (`YYYY` is the week year).
@@ -33,6 +35,9 @@ ERROR_PREFIX = "errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/mont
 TRANSFORM_BATCH = Size.mebibytes(1)
 TRANSFORM_BATCH_INTERVAL = Duration.seconds(60)
 ALARM_PERIOD = Duration.minutes(5)
+# What Firehose's documentation grants a delivery role on its S3 destination: no s3:DeleteObject.
+BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads")
+OBJECT_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject")
 
 
 def freshness_threshold(buffer_interval_seconds: int) -> Duration:
@@ -58,17 +63,24 @@ class RawZoneDelivery(Construct):
         key: kms.IKey,
         transform: lambda_.IFunction,
         settings: FirehoseSettings,
+        log_group_name: str,
         log_retention_days: int,
         alert_topic: sns.ITopic,
         alarm_name_prefix: str,
         removal: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
+        serves(self, "ingestion")
         by_device = settings.partitioning == "device"
         self.data_prefix = DEVICE_PREFIX if by_device else TIME_PREFIX
         self.error_prefix = ERROR_PREFIX
         self.log_group = encrypted_log_group(
-            self, "LogGroup", key=key, retention_days=log_retention_days, removal=removal
+            self,
+            "LogGroup",
+            key=key,
+            retention_days=log_retention_days,
+            removal=removal,
+            log_group_name=log_group_name,
         )
         # One role for reading the stream, calling the transform, writing the bucket and the logs.
         self.role = ManagedPolicyRole(
@@ -76,7 +88,9 @@ class RawZoneDelivery(Construct):
         )
         destination = firehose.S3Bucket(
             raw_zone,
-            role=self.role,
+            # The S3 destination would grant its role read and write on the bucket, deletes included: it gets the
+            # role without policy updates, and the role exactly what Firehose documents (_grant_delivery).
+            role=self.role.without_policy_updates(),
             data_output_prefix=self.data_prefix,
             error_output_prefix=self.error_prefix,
             # The L2 supports Lambda partition keys directly: no CloudFormation override is needed.
@@ -105,7 +119,9 @@ class RawZoneDelivery(Construct):
         for child in stack.node.children:
             if isinstance(child, CfnMapping) and child.node.id.endswith("aws-kinesisfirehose.CidrBlocks"):
                 stack.node.try_remove_child(child.node.id)
-        self._acknowledge_grants(raw_zone=raw_zone, transform=transform)
+        self._grant_delivery(raw_zone=raw_zone, key=key, transform=transform)
+        # Firehose checks at creation that its role can write the bucket.
+        self.delivery_stream.node.add_dependency(self.role.policy)
         acknowledge(
             self.delivery_stream,
             "AwsSolutions-KDF1",
@@ -131,33 +147,29 @@ class RawZoneDelivery(Construct):
         )
         self.data_freshness_alarm.add_alarm_action(cloudwatch_actions.SnsAction(alert_topic))
 
-    def _acknowledge_grants(self, *, raw_zone: s3.IBucket, transform: lambda_.IFunction) -> None:
-        """The wildcards in the grants the Firehose L2 gives its role, each limited to one resource of this lake."""
-        acknowledge(
-            self.role.policy,
-            "AwsSolutions-IAM5[Action::s3:Abort*]",
-            "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
-            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
-            "AwsSolutions-IAM5[Action::s3:GetObject*]",
-            "AwsSolutions-IAM5[Action::s3:List*]",
-            reason="The Firehose S3 destination grants its role read and write on the raw zone (grantReadWrite), "
-            "which covers what Firehose needs (PutObject, AbortMultipartUpload, GetBucketLocation, ListBucket...); "
-            "every wildcard is limited to the raw zone bucket and its objects.",
-        )
-        acknowledge(
-            self.role.policy,
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
-            reason="Firehose decrypts the KMS-encrypted stream and writes SSE-KMS objects, which needs data keys "
-            "of the lake key; the key actions are limited to that one key.",
-        )
+    def _grant_delivery(self, *, raw_zone: s3.IBucket, key: kms.IKey, transform: lambda_.IFunction) -> None:
+        """What Firehose documents for an S3 destination with a Lambda transform and logging, and nothing more.
+
+        No delete: the role can write new objects under the raw zone and never remove one.
+        """
+        statements = [
+            iam.PolicyStatement(actions=list(BUCKET_ACTIONS), resources=[raw_zone.bucket_arn]),
+            iam.PolicyStatement(actions=list(OBJECT_ACTIONS), resources=[raw_zone.arn_for_objects("*")]),
+            # SSE-KMS objects take a data key of the lake key, only through S3.
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"], resources=[transform.function_arn]
+            ),
+        ]
+        for statement in statements:
+            self.role.add_to_principal_policy(statement)
+        self.log_group.grant_write(self.role)
         self.role.acknowledge_wildcard_resources(
             raw_zone.arn_for_objects("*"),
             reason="Firehose writes objects under keys it computes at delivery time (events/... and errors/... with "
             "the date and device in them), so the role needs the raw zone's object keys, and no other bucket's.",
-        )
-        self.role.acknowledge_wildcard_resources(
-            f"{transform.function_arn}:*",
-            reason="The Firehose processor grants invoking the transform function and its versions and aliases "
-            "(function ARN followed by a qualifier); the wildcard never reaches another function.",
         )

@@ -11,7 +11,9 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import KinesisSettings
+from infra.guard import acknowledge_key_from_another_stack
 from infra.nag import acknowledge
+from infra.workload import serves
 
 # Firehose polls every shard about once a second, so a healthy consumer lags by seconds. A quarter of an hour
 # behind means a consumer is stalled or throttled, and still leaves almost all of the shortest retention (24 h)
@@ -49,6 +51,8 @@ class IngestStream(Construct):
             shard_count=plan.shards if provisioned else None,
             removal_policy=removal,
         )
+        serves(self, "ingestion")
+        acknowledge_key_from_another_stack(self.stream, "CT.KINESIS.PR.1", key=key)
         acknowledge(
             self.stream,
             "AwsSolutions-KDS3",

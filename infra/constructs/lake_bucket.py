@@ -20,6 +20,7 @@ from constructs import Construct
 
 from infra.checkov import skip_check
 from infra.config import ZoneLifecycle
+from infra.guard import acknowledge_control
 from infra.nag import acknowledge
 
 MINIMUM_TLS_VERSION = 1.2
@@ -125,7 +126,18 @@ class AccessLogsBucket(Construct):
             "PCI.DSS.321-S3DefaultEncryptionKMS",
             reason="S3 server access logging can only deliver to a bucket encrypted with SSE-S3, not SSE-KMS.",
         )
+        acknowledge_control(
+            self.bucket,
+            "CT.S3.PR.10",
+            reason="S3 server access logging can only deliver to a bucket encrypted with SSE-S3, not SSE-KMS.",
+        )
+        acknowledge_control(
+            self.bucket,
+            "CT.S3.PR.2",
+            reason="This bucket is the server access log target itself, and logging it into itself would loop.",
+        )
         _acknowledge_no_replication(self.bucket)
+        _acknowledge_guard_controls(self.bucket)
 
 
 class DataLakeBucket(Construct):
@@ -171,6 +183,23 @@ class DataLakeBucket(Construct):
         for statement in (*forced_encryption_statements(self.bucket, key), phi_read_statement(self.bucket)):
             self.bucket.add_to_resource_policy(statement)
         _acknowledge_no_replication(self.bucket)
+        _acknowledge_guard_controls(self.bucket)
+
+
+def _acknowledge_guard_controls(bucket: s3.IBucket) -> None:
+    """Control Tower controls that every bucket of the lake leaves off on purpose."""
+    acknowledge_control(
+        bucket,
+        "CT.S3.PR.4",
+        reason="Nothing in the lake reacts to single objects: the workflow runs on a schedule and crawls whole "
+        "prefixes, and every write and delete is recorded by the S3 data-event trail and the access logs.",
+    )
+    acknowledge_control(
+        bucket,
+        "CT.S3.PR.9",
+        reason="Object Lock would block the lifecycle expiry and the erasure of personal data the lake must be able "
+        "to do; versioning with noncurrent-version expiry and the data-event trail protect against loss instead.",
+    )
 
 
 # Condition keys of an upload's encryption headers.

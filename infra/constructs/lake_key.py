@@ -9,6 +9,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from infra.workload import serves
+
 
 class LakeKey(Construct):
     """A customer-managed KMS key with rotation on, shared by every encrypted resource of one environment."""
@@ -20,6 +22,7 @@ class LakeKey(Construct):
         *,
         alias: str,
         removal: RemovalPolicy,
+        log_group_patterns: Sequence[str],
         consumer_accounts: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
@@ -33,30 +36,55 @@ class LakeKey(Construct):
             removal_policy=removal,
             pending_window=Duration.days(7 if removal == RemovalPolicy.DESTROY else 30),
         )
-        self._admit_cloudwatch_logs()
+        serves(self, "every encrypted resource of the lake")
+        self._deny_grants_not_for_aws_resources()
+        self._admit_cloudwatch_logs(log_group_patterns)
         self._admit_cloudtrail()
         if consumer_accounts:
             self._admit_consumer_accounts(consumer_accounts)
 
-    def _admit_cloudwatch_logs(self) -> None:
-        """CloudWatch Logs encrypts log groups with the key only if the key policy names it (IAM grants cannot)."""
-        stack = Stack.of(self)
+    def _deny_grants_not_for_aws_resources(self) -> None:
+        """No principal may create a grant on the key for itself; AWS services still make the grants they need.
+
+        A grant is a second, unaudited way to use the key, outside this policy and IAM. The services that use the
+        lake key through grants (EBS and SageMaker volumes, Glue, Firehose, Lambda, Redshift, ...) call CreateGrant
+        on behalf of a principal with `kms:GrantIsForAWSResource` true; a service calling with its own service
+        principal (CloudWatch Logs, CloudTrail) has `aws:PrincipalIsAWSService` true. The deny is for calls where
+        both are false: someone granting the key to themselves or to another principal directly.
+        """
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowCloudWatchLogsOfThisAccount",
+                sid="DenyGrantsNotForAwsResources",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:CreateGrant"],
+                resources=["*"],
+                conditions={
+                    "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+                },
+            )
+        )
+
+    def _admit_cloudwatch_logs(self, log_group_patterns: Sequence[str]) -> None:
+        """CloudWatch Logs encrypts log groups with the key only if the key policy names it (IAM grants cannot).
+
+        Only the log groups of this environment (see log_group.lake_log_group_patterns): CloudWatch Logs puts the
+        log group's ARN in the encryption context of every call it makes with the key.
+        """
+        stack = Stack.of(self)
+        log_groups = [
+            stack.format_arn(
+                service="logs", resource="log-group", resource_name=pattern, arn_format=ArnFormat.COLON_RESOURCE_NAME
+            )
+            for pattern in log_group_patterns
+        ]
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsForTheLakeLogGroups",
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
                 actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                 resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
             )
         )
 

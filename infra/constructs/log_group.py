@@ -1,4 +1,9 @@
-"""CloudWatch log groups the lake's way: encrypted with the lake key, retention and removal from the settings."""
+"""CloudWatch log groups the lake's way: encrypted with the lake key, named for the environment, retention and removal
+from the settings.
+
+The lake key admits CloudWatch Logs only for log groups whose names match `lake_log_group_patterns` (LakeKey), so
+every log group of the lake is named with `lake_log_group_name` or under one of the services' own prefixes below.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.guard import acknowledge_control, acknowledge_key_from_another_stack
+
+# Control Tower's CT.CLOUDWATCH.PR.2 asks for at least a year of retention.
+ONE_YEAR = 365
 # The CDK names CloudWatch's retention periods; config.LOG_RETENTION_DAYS lists the same days (a test checks).
 RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
@@ -34,6 +43,21 @@ RETENTION = {
 }
 
 
+def lake_log_group_name(prefix: str, *parts: str) -> str:
+    """`/<prefix>/<part>/...` (prefix: `ml-data-lake-<env>`): a log group whose service lets us choose its name."""
+    return "/".join((f"/{prefix}", *parts))
+
+
+def lake_log_group_patterns(prefix: str) -> tuple[str, ...]:
+    """The names (with `*` wildcards) of every log group of one environment, as the lake key's policy lists them.
+
+    Our own groups (Lambda, Firehose, flow logs, CloudTrail) are under `/ml-data-lake-<env>/`; Step Functions logs
+    under `/aws/vendedlogs/states/` (which keeps CloudWatch Logs' resource policy small); Glue under `/aws-glue/`,
+    where Glue itself names the groups of crawlers and jobs after their security configuration, named `prefix`.
+    """
+    return (f"/{prefix}/*", f"/aws/vendedlogs/states/{prefix}-*", f"/aws-glue/*{prefix}*")
+
+
 def encrypted_log_group(
     scope: Construct,
     id: str,
@@ -41,10 +65,13 @@ def encrypted_log_group(
     key: kms.IKey,
     retention_days: int,
     removal: RemovalPolicy,
-    log_group_name: str | None = None,
+    log_group_name: str,
 ) -> logs.LogGroup:
-    """A log group encrypted with `key` (whose policy admits CloudWatch Logs, see LakeKey) and a set retention."""
-    return logs.LogGroup(
+    """A log group encrypted with `key` (whose policy admits CloudWatch Logs, see LakeKey) and a set retention.
+
+    `log_group_name` must match one of `lake_log_group_patterns`, or CloudWatch Logs cannot use the key.
+    """
+    log_group = logs.LogGroup(
         scope,
         id,
         encryption_key=key,
@@ -52,3 +79,12 @@ def encrypted_log_group(
         removal_policy=removal,
         log_group_name=log_group_name,
     )
+    acknowledge_key_from_another_stack(log_group, "CT.CLOUDWATCH.PR.3", key=key)
+    if retention_days < ONE_YEAR:
+        acknowledge_control(
+            log_group,
+            "CT.CLOUDWATCH.PR.2",
+            reason=f"This environment's settings keep logs {retention_days} days (log_retention_days): it holds "
+            "no data worth a year of storage, and an environment that does sets 365 or more.",
+        )
+    return log_group

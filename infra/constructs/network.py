@@ -13,6 +13,7 @@ from constructs import Construct
 from infra.constructs.lake_bucket import DATA_ZONES, bucket_arn
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
+from infra.workload import serves
 
 # The VPC's address range, a literal so that rules naming it can be checked before deployment.
 VPC_CIDR = "10.0.0.0/16"
@@ -28,17 +29,20 @@ LAKE_ACTIONS = (
     "s3:GetBucketLocation",
 )
 ASSET_READ_ACTIONS = ("s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation")
-# AWS services the optional interface endpoints serve: the Glue API, KMS (SSE-KMS), CloudWatch Logs, STS.
+# AWS services the optional interface endpoints serve, which a Glue job in the VPC calls: the Glue API (catalog,
+# bookmarks), KMS (CSE-KMS bookmarks), CloudWatch Logs (continuous logging), CloudWatch (job metrics), STS.
 INTERFACE_SERVICES = {
     "Glue": ec2.InterfaceVpcEndpointAwsService.GLUE,
     "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
     "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
     "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
 }
 
 
-def s3_endpoint_statements(scope: Construct, environment: str) -> list[iam.PolicyStatement]:
-    """The S3 gateway endpoint's policy: the lake's data buckets, and read-only the CDK assets bucket.
+def s3_endpoint_statements(scope: Construct, environment: str, *, glue_in_vpc: bool) -> list[iam.PolicyStatement]:
+    """The S3 gateway endpoint's policy: the lake's data buckets, read-only the CDK assets bucket, and read-only
+    Glue's own assets bucket when Glue jobs run in the VPC.
 
     The lake's bucket names are derived, not referenced (see lake_bucket.py), and end with this account's
     `-<account>-<region>-an` suffix, so the VPC cannot reach a look-alike bucket of another account.
@@ -46,11 +50,11 @@ def s3_endpoint_statements(scope: Construct, environment: str) -> list[iam.Polic
     stack = Stack.of(scope)
     lake = [bucket_arn(scope, environment, zone) for zone in DATA_ZONES]
     # Glue jobs that run in the VPC fetch their scripts and modules from the CDK assets bucket (Code.from_asset);
-    # read-only, so the VPC can never write there. No AWS-owned bucket is listed: nothing in this VPC runs an
-    # operating-system package manager (the Amazon Linux repositories) and Glue reaches its own buckets itself.
+    # read-only, so the VPC can never write there. Nothing in this VPC runs an operating-system package manager,
+    # so the Amazon Linux repositories are not listed.
     qualifier = DefaultStackSynthesizer.DEFAULT_QUALIFIER
     assets = f"arn:{stack.partition}:s3:::cdk-{qualifier}-assets-{stack.account}-{stack.region}"
-    return [
+    statements = [
         iam.PolicyStatement(
             sid="AllowTheLakeBuckets",
             principals=[iam.AnyPrincipal()],
@@ -64,11 +68,27 @@ def s3_endpoint_statements(scope: Construct, environment: str) -> list[iam.Polic
             resources=[assets, f"{assets}/*"],
         ),
     ]
+    if glue_in_vpc:
+        # The AWS-owned bucket from which Glue's job runtime fetches its libraries: read from inside the VPC when the
+        # workers run here.
+        glue_assets = f"arn:{stack.partition}:s3:::aws-glue-jes-prod-{stack.region}-assets"
+        statements.append(
+            iam.PolicyStatement(
+                sid="AllowReadingGlueAssets",
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:GetObject", "s3:ListBucket"],
+                resources=[glue_assets, f"{glue_assets}/*"],
+            )
+        )
+    return statements
 
 
 class LakeNetwork(Construct):
     """A VPC of isolated subnets in two AZs (no NAT, no internet gateway), flow-logged, with an S3 gateway endpoint
-    limited to the lake, and optionally interface endpoints for Glue, KMS, CloudWatch Logs and STS.
+    limited to the lake, and optionally interface endpoints for the AWS APIs a workload in the VPC calls.
+
+    Workloads run in `workload_subnet` (a Glue connection targets one subnet); the interface endpoints sit in its AZ
+    only, which halves their cost and loses nothing: a job pinned to one subnet cannot outlive its AZ.
     """
 
     def __init__(
@@ -80,6 +100,8 @@ class LakeNetwork(Construct):
         key: kms.IKey,
         availability_zones: Sequence[str] | None,
         interface_endpoints: bool,
+        glue_in_vpc: bool,
+        flow_log_group_name: str,
         log_retention_days: int,
         removal: RemovalPolicy,
     ) -> None:
@@ -100,7 +122,12 @@ class LakeNetwork(Construct):
             restrict_default_security_group=True,
         )
         self.flow_log_group = encrypted_log_group(
-            self, "FlowLogGroup", key=key, retention_days=log_retention_days, removal=removal
+            self,
+            "FlowLogGroup",
+            key=key,
+            retention_days=log_retention_days,
+            removal=removal,
+            log_group_name=flow_log_group_name,
         )
         # Its own role, so that the write permission lands in a managed policy rather than an inline one.
         self.flow_log_role = ManagedPolicyRole(
@@ -117,8 +144,9 @@ class LakeNetwork(Construct):
         self.s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[isolated]
         )
-        for statement in s3_endpoint_statements(self, environment):
+        for statement in s3_endpoint_statements(self, environment, glue_in_vpc=glue_in_vpc):
             self.s3_endpoint.add_to_policy(statement)
+        self.workload_subnet = self.vpc.isolated_subnets[0]
 
         self.endpoint_security_group: ec2.SecurityGroup | None = None
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
@@ -133,15 +161,18 @@ class LakeNetwork(Construct):
             self.endpoint_security_group.add_ingress_rule(
                 ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "HTTPS from the VPC"
             )
+            # Each endpoint costs by the hour: it names what calls it, or that nothing does yet.
+            workload = "curation job in the VPC" if glue_in_vpc else "none: no workload runs in the VPC"
             for name, service in INTERFACE_SERVICES.items():
                 self.interface_endpoints[name] = ec2.InterfaceVpcEndpoint(
                     self,
                     f"{name}Endpoint",
                     vpc=self.vpc,
                     service=service,
-                    subnets=isolated,
+                    subnets=ec2.SubnetSelection(subnets=[self.workload_subnet]),
                     security_groups=[self.endpoint_security_group],
                     private_dns_enabled=True,
                     # The security group above already admits the VPC on 443, and nothing else.
                     open=False,
                 )
+                serves(self.interface_endpoints[name], workload)

@@ -13,7 +13,9 @@ from infra.checkov import skip_check
 from infra.config import FirehoseSettings
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
+from infra.guard import acknowledge_control
 from infra.nag import acknowledge
+from infra.workload import serves
 
 # The whole folder is the asset (handler.py, transform.py and the schema they read); relative to the repository
 # root, whatever directory synthesis runs from.
@@ -30,12 +32,18 @@ class TransformFunction(Construct):
         *,
         settings: FirehoseSettings,
         key: kms.IKey,
+        log_group_name: str,
         log_retention_days: int,
         removal: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
         self.log_group = encrypted_log_group(
-            self, "LogGroup", key=key, retention_days=log_retention_days, removal=removal
+            self,
+            "LogGroup",
+            key=key,
+            retention_days=log_retention_days,
+            removal=removal,
+            log_group_name=log_group_name,
         )
         # A role of our own, allowed to write to this one log group only, instead of the AWS-managed
         # AWSLambdaBasicExecutionRole (which may create and write any log group of the account).
@@ -59,6 +67,13 @@ class TransformFunction(Construct):
             log_group=self.log_group,
         )
         self.function.node.add_dependency(self.role)
+        serves(self, "ingestion")
+        acknowledge_control(
+            self.function,
+            "CT.LAMBDA.PR.3",
+            reason="The transform only reshapes the records Firehose hands it and calls no service or network, so "
+            "network interfaces in the VPC would add cold-start time and protect nothing.",
+        )
         self._acknowledge_findings(reserved=settings.transform_reserved_concurrency is not None)
 
     def _acknowledge_findings(self, *, reserved: bool) -> None:

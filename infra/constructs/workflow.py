@@ -17,6 +17,7 @@ from constructs import Construct
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.nag import acknowledge
+from infra.workload import serves
 
 # A crawl is polled every POLL_INTERVAL; after MAX_POLLS polls (20 minutes) it counts as hung.
 POLL_INTERVAL = Duration.seconds(30)
@@ -64,6 +65,7 @@ class CurationWorkflow(Construct):
         removal: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
+        serves(self, "curation")
         self._failed = sfn.Fail(
             self,
             "Failed",

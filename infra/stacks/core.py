@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.config import EnvironmentSettings
 from infra.constructs.alert_topic import AlertTopic
 from infra.constructs.lake_key import LakeKey
+from infra.constructs.log_group import lake_log_group_patterns
 from infra.removal import removal_policy
 
 
@@ -23,6 +24,7 @@ class CoreStack(Stack):
             "LakeKey",
             alias=f"ml-data-lake/{settings.name}",
             removal=removal_policy(settings),
+            log_group_patterns=lake_log_group_patterns(settings.resource_prefix),
             consumer_accounts=settings.consumer_accounts,
         ).key
         self.alert_topic = AlertTopic(self, "Alerts", key=self.lake_key, email=settings.alert_email).topic

@@ -13,6 +13,7 @@ from constructs import Construct
 from infra.config import EnvironmentSettings
 from infra.constructs.delivery_stream import RawZoneDelivery
 from infra.constructs.ingest_stream import IngestStream
+from infra.constructs.log_group import lake_log_group_name
 from infra.constructs.transform_function import TransformFunction
 from infra.removal import removal_policy
 
@@ -50,6 +51,7 @@ class IngestionStack(Stack):
             "Transform",
             settings=settings.firehose,
             key=lake_key,
+            log_group_name=lake_log_group_name(settings.resource_prefix, "lambda", "firehose-transform"),
             log_retention_days=settings.log_retention_days,
             removal=removal,
         ).function
@@ -61,6 +63,7 @@ class IngestionStack(Stack):
             key=lake_key,
             transform=self.transform_function,
             settings=settings.firehose,
+            log_group_name=lake_log_group_name(settings.resource_prefix, "firehose", "raw-zone-delivery"),
             log_retention_days=settings.log_retention_days,
             alert_topic=alert_topic,
             alarm_name_prefix=alarm_name_prefix,

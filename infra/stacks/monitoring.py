@@ -16,6 +16,7 @@ from constructs import Construct
 
 from infra.config import EnvironmentSettings
 from infra.constructs.pipeline_dashboard import PipelineDashboard
+from infra.workload import serves
 
 
 def alarms_in(*stacks: Stack) -> list[cloudwatch.IAlarm]:
@@ -64,3 +65,6 @@ class MonitoringStack(Stack):
             alarms=alarms,
         )
         self.dashboard = self.pipeline.dashboard
+        # The dashboard takes no tags: serves() also marks the dashboard's own resource for `make cost`.
+        serves(self.pipeline, "pipeline monitoring")
+        serves(self.dashboard, "pipeline monitoring")

@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.config import EnvironmentSettings
+from infra.constructs.log_group import lake_log_group_name
 from infra.constructs.network import LakeNetwork
 from infra.removal import removal_policy
 
@@ -27,8 +28,11 @@ class NetworkStack(Stack):
             key=lake_key,
             availability_zones=settings.network.availability_zones,
             interface_endpoints=settings.network.interface_endpoints,
+            glue_in_vpc=settings.glue.run_in_vpc,
+            flow_log_group_name=lake_log_group_name(settings.resource_prefix, "vpc", "flow-logs"),
             log_retention_days=settings.log_retention_days,
             removal=removal_policy(settings),
         )
         self.vpc = network.vpc
         self.s3_endpoint = network.s3_endpoint
+        self.workload_subnet = network.workload_subnet

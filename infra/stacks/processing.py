@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -17,6 +18,7 @@ from infra.constructs.athena import QueryWorkgroup
 from infra.constructs.catalog import database_name
 from infra.constructs.crawlers import ZoneCrawler
 from infra.constructs.curate_job import CurateJob
+from infra.constructs.glue_connection import GlueVpcConnection
 from infra.constructs.glue_security import GlueSecurity
 from infra.constructs.lake_bucket import Zone, bucket_arn
 from infra.constructs.workflow import CrawlerRef, CurationWorkflow
@@ -49,6 +51,8 @@ class ProcessingStack(Stack):
         query_results: s3.IBucket,
         database: glue.IDatabase,
         alert_topic: sns.ITopic,
+        vpc: ec2.IVpc,
+        workload_subnet: ec2.ISubnet,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -89,6 +93,12 @@ class ProcessingStack(Stack):
             key=lake_key,
             security=security,
         )
+        # Where the settings put the job in the VPC, its workers run in the workload subnet (see LakeNetwork).
+        self.job_connection = (
+            GlueVpcConnection(self, "JobNetwork", name=f"{prefix}-isolated", vpc=vpc, subnet=workload_subnet)
+            if settings.glue.run_in_vpc
+            else None
+        )
         self.curate_job = CurateJob(
             self,
             "CurateJob",
@@ -106,6 +116,7 @@ class ProcessingStack(Stack):
             settings=settings.glue,
             log_retention_days=settings.log_retention_days,
             removal=removal,
+            connection=self.job_connection,
         )
         self.workflow = CurationWorkflow(
             self,

@@ -13,6 +13,7 @@ from infra.constructs.audit_trail import S3DataEventsTrail
 from infra.constructs.catalog import LakeCatalog
 from infra.constructs.consumer_access import CuratedZoneConsumers
 from infra.constructs.lake_bucket import AccessLogsBucket, DataLakeBucket, Zone, bucket_name_prefix
+from infra.constructs.log_group import lake_log_group_name
 from infra.removal import removal_policy
 
 
@@ -79,6 +80,7 @@ class StorageStack(Stack):
             buckets=[self.raw_zone, self.curated_zone, self.query_results],
             destination=self.access_logs,
             key=lake_key,
+            log_group_name=lake_log_group_name(settings.resource_prefix, "cloudtrail", "s3-data-events"),
             log_retention_days=settings.log_retention_days,
             removal=removal,
         ).trail

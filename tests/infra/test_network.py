@@ -143,7 +143,9 @@ def test_the_s3_endpoint_serves_both_subnets_and_only_the_lake_and_the_cdk_asset
     )
     assert endpoint["ServiceName"] == _join("com.amazonaws.", REGION, ".s3")
     assets = ("arn:", PARTITION, ":s3:::cdk-hnb659fds-assets-", ACCOUNT, "-", REGION)
-    lake, cdk_assets = endpoint["PolicyDocument"]["Statement"]
+    lake, cdk_assets, *glue_assets = endpoint["PolicyDocument"]["Statement"]
+    # Glue's own assets bucket only where the job runs in the VPC (see test_security_controls)
+    assert [s["Sid"] for s in glue_assets] == (["AllowReadingGlueAssets"] if synth.settings.glue.run_in_vpc else [])
     assert {k: v for k, v in lake.items() if k != "Resource"} == {
         "Sid": "AllowTheLakeBuckets",
         "Effect": "Allow",
@@ -229,7 +231,7 @@ def test_sandbox_has_no_interface_endpoints(sandbox: Synthesized) -> None:
     template.resource_count_is("AWS::EC2::SecurityGroup", 0)
 
 
-def test_prod_reaches_glue_kms_logs_and_sts_privately_on_https_from_the_vpc_only(prod: Synthesized) -> None:
+def test_prod_reaches_glue_kms_logs_cloudwatch_and_sts_privately_on_https_from_the_vpc_only(prod: Synthesized) -> None:
     template = prod.template("Network")
     group_id, group = _only(prod, "AWS::EC2::SecurityGroup")
     assert group["Properties"]["SecurityGroupIngress"] == [
@@ -253,9 +255,13 @@ def test_prod_reaches_glue_kms_logs_and_sts_privately_on_https_from_the_vpc_only
         properties = endpoint["Properties"]
         assert properties["PrivateDnsEnabled"] is True
         assert properties["SecurityGroupIds"] == [{"Fn::GetAtt": [group_id, "GroupId"]}]
-        assert sorted(s["Ref"] for s in properties["SubnetIds"]) == subnets
+        # In the workload subnet's AZ only, where the Glue job runs
+        assert [s["Ref"] for s in properties["SubnetIds"]] == [
+            prod.lake.network.resolve(prod.lake.network.workload_subnet.subnet_id)["Ref"]
+        ]
+        assert properties["SubnetIds"][0]["Ref"] in subnets
         services.add(properties["ServiceName"]["Fn::Join"][1][2])
-    assert services == {".glue", ".kms", ".logs", ".sts"}
+    assert services == {".glue", ".kms", ".logs", ".monitoring", ".sts"}
 
 
 def test_the_network_stack_exposes_the_vpc_and_the_s3_endpoint(sandbox: Synthesized) -> None:

@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.checkov import skip_check
+from infra.guard import acknowledge_control
 from infra.nag import acknowledge
 from tools.security import checkov_findings, gate, reports
 from tools.security.model import Finding, Report
@@ -52,12 +53,15 @@ def build_throwaway(app: Construct) -> tuple[cdk.Stack, ...]:
     acknowledge(logged, "AwsSolutions-SQS3", reason="A queue rule on a bucket can never fire, so this is stale.")
     skip_check(logged, "CKV_AWS_18", reason="This test bucket holds nothing and exists only for the test.")
     skip_check(logged, "CKV_AWS_19", reason="The bucket is encrypted, so this check passes and the skip is stale.")
+    acknowledge_control(logged, "CT.S3.PR.4", reason="Nothing reads events of this test bucket, which holds nothing.")
+    acknowledge_control(logged, "CT.KMS.PR.1", reason="A key control on a bucket can never fire, so this is stale.")
     # A skip written by hand, bypassing skip_check, with a comment that says nothing.
     unreviewed = s3.Bucket(accepted, "Unreviewed", enforce_ssl=True)
     acknowledge(unreviewed, "AwsSolutions-S1", reason="This test bucket holds nothing and exists only for the test.")
     cfn = unreviewed.node.default_child
     assert isinstance(cfn, s3.CfnBucket)
     cfn.add_metadata("checkov", {"skip": [{"id": "CKV_AWS_18", "comment": "not needed"}]})
+    cfn.add_metadata("guard", {"acknowledge": [{"id": "CT.S3.PR.4", "reason": "not needed"}]})
     s3.Bucket(accepted, "Blanket", enforce_ssl=False)
     acknowledge(accepted, "AwsSolutions-S10", reason="The test asks for TLS on none of these buckets at all.")
     return bad, accepted

@@ -64,6 +64,26 @@ def test_checkov_itself_honours_the_skips_as_they_are_written_into_the_template(
     assert (logged, "CKV_AWS_18", "This test bucket holds nothing and exists only for the test.") in skipped
 
 
+def test_a_guard_acknowledgment_on_the_resource_accepts_its_control_with_the_reason(reviewed: Reviewed) -> None:
+    [finding] = reviewed.find(tool="cfn-guard", rule="CT.S3.PR.4", resource="Accepted/Logged/Resource")
+    assert finding.status == "acknowledged"
+    assert finding.reason == "Nothing reads events of this test bucket, which holds nothing."
+    [ack] = [a for a in reviewed.report.acknowledgments if a.tool == "cfn-guard" and a.rule == "CT.S3.PR.4"][:1]
+    assert ack.covers == 1
+
+
+def test_a_guard_acknowledgment_of_a_control_that_does_not_fail_is_stale(reviewed: Reviewed) -> None:
+    [finding] = reviewed.find(tool="cfn-guard", rule="CT.KMS.PR.1", resource="Accepted/Logged/Resource")
+    assert finding.status == "stale"
+    assert "remove the acknowledgment" in (finding.reason or "")
+
+
+def test_a_guard_acknowledgment_whose_reason_is_shorter_than_a_sentence_does_not_count(reviewed: Reviewed) -> None:
+    [finding] = reviewed.find(tool="cfn-guard", rule="CT.S3.PR.4", resource="Accepted/Unreviewed/Resource")
+    assert finding.status == "unacknowledged"
+    assert "must be a full sentence" in (finding.reason or "")
+
+
 def test_a_cfn_lint_ignore_accepts_findings_with_the_comment_above_it_as_reason(reviewed: Reviewed) -> None:
     accepted = reviewed.find(tool="cfn-lint", rule="W3005")
     assert accepted

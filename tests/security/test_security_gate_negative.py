@@ -21,11 +21,16 @@ pytestmark = pytest.mark.xdist_group("security")
         ("cdk-nag", "HIPAA.Security-S3BucketSSLRequestsOnly", "Throwaway/NoTls/Resource"),
         ("cdk-nag", "NIST.800.53.R5-S3BucketSSLRequestsOnly", "Throwaway/NoTls/Resource"),
         ("cdk-nag", "PCI.DSS.321-S3BucketSSLRequestsOnly", "Throwaway/NoTls/Resource"),
+        # A bucket without block public access, access logs or versioning (Control Tower proactive controls).
+        ("cfn-guard", "CT.S3.PR.1", "Throwaway/Unencrypted"),
+        ("cfn-guard", "CT.S3.PR.2", "Throwaway/Unencrypted"),
         # A log group without a KMS key.
         ("cdk-nag", "NIST.800.53.R5-CloudWatchLogGroupEncrypted", "Throwaway/NoKey/Resource"),
         ("cdk-nag", "HIPAA.Security-CloudWatchLogGroupEncrypted", "Throwaway/NoKey/Resource"),
         ("cdk-nag", "PCI.DSS.321-CloudWatchLogGroupEncrypted", "Throwaway/NoKey/Resource"),
         ("checkov", "CKV_AWS_158", "Throwaway/NoKey/Resource"),
+        ("cfn-guard", "CT.CLOUDWATCH.PR.3", "Throwaway/NoKey/Resource"),
+        ("cfn-guard", "CT.CLOUDWATCH.PR.2", "Throwaway/NoKey/Resource"),
         # A wildcard IAM policy: each wildcard is its own AwsSolutions-IAM5 finding.
         ("cdk-nag", "AwsSolutions-IAM5[Action::*]", "Throwaway/Wildcard/DefaultPolicy/Resource"),
         ("cdk-nag", "AwsSolutions-IAM5[Resource::*]", "Throwaway/Wildcard/DefaultPolicy/Resource"),
@@ -35,6 +40,7 @@ pytestmark = pytest.mark.xdist_group("security")
         # A Lambda function on a runtime that is no longer the latest (and deprecated).
         ("cdk-nag", "AwsSolutions-L1", "Throwaway/OldRuntime/Resource"),
         ("cfn-lint", "W2531", "Throwaway/OldRuntime/Resource"),
+        ("cfn-guard", "CT.LAMBDA.PR.3", "Throwaway/OldRuntime/Resource"),
     ],
 )
 def test_each_planted_mistake_is_reported_by_rule_on_its_resource(

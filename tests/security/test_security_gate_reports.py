@@ -20,6 +20,8 @@ def test_the_summary_tables_findings_per_environment_and_stack_with_status_and_r
     assert "**Result: FAILED.**" in summary
     assert "## Totals" in summary
     assert "| throwaway | cdk-nag | NIST 800-53 rev 5 |" in summary
+    assert "| throwaway | cfn-guard | AWS Control Tower proactive controls |" in summary
+    assert "| cdk-nag | AWS Control Tower" not in summary
     assert "## To fix" in summary
     assert "## throwaway" in summary
     assert "### Throwaway" in summary
@@ -43,6 +45,7 @@ def test_the_summary_lists_every_acknowledgment_with_where_it_is_made_and_what_i
     assert "| cdk-nag | `AwsSolutions-S10` | `Accepted (the whole stack)` |" in acknowledgments
     assert "| cfn-lint | `W3005` | `.cfnlintrc.yaml` | *: " in acknowledgments
     assert "| checkov | `CKV_AWS_18` | `Accepted/Logged/Resource` | throwaway: 1 |" in acknowledgments
+    assert "| cfn-guard | `CT.KMS.PR.1` | `Accepted/Logged/Resource` | throwaway: 0 |" in acknowledgments
 
 
 def test_findings_json_has_one_schema_for_every_tool(reviewed: Reviewed) -> None:
@@ -50,12 +53,12 @@ def test_findings_json_has_one_schema_for_every_tool(reviewed: Reviewed) -> None
     assert document["schema"] == "ml-data-lake/security-findings/v1"
     assert document["passed"] is False
     assert document["environments"] == ["throwaway"]
-    assert set(document["tools"]) == {"cdk-nag", "cfn-lint", "checkov"}
+    assert set(document["tools"]) == {"cdk-nag", "cfn-lint", "checkov", "cfn-guard"}
     fields = {
         "tool", "ruleset", "environment", "stack", "rule", "resource", "logical_id",
         "severity", "status", "reason", "message", "template",
     }  # fmt: skip
-    assert {f["tool"] for f in document["findings"]} == {"cdk-nag", "cfn-lint", "checkov"}
+    assert {f["tool"] for f in document["findings"]} == {"cdk-nag", "cfn-lint", "checkov", "cfn-guard"}
     for finding in document["findings"]:
         assert set(finding) == fields
         assert finding["status"] in {"unacknowledged", "acknowledged", "stale"}
@@ -63,7 +66,7 @@ def test_findings_json_has_one_schema_for_every_tool(reviewed: Reviewed) -> None
     assert document["counts"]["stale"] == sum(f["status"] == "stale" for f in document["findings"]) >= 3
 
 
-@pytest.mark.parametrize("tool", ["cdk-nag", "cfn-lint", "checkov"])
+@pytest.mark.parametrize("tool", ["cdk-nag", "cfn-lint", "checkov", "cfn-guard"])
 def test_each_tool_has_a_valid_sarif_2_1_0_log(reviewed: Reviewed, tool: str) -> None:
     log = json.loads((reviewed.out / f"{tool}.sarif").read_text())
     assert log["version"] == "2.1.0"
@@ -114,7 +117,7 @@ def test_the_command_exits_non_zero_and_writes_the_reports_when_a_finding_is_una
     assert "STALE: cdk-nag AwsSolutions-SQS3 at throwaway Accepted/Logged" in out
     assert "security: FAILED" in out
     assert {p.name for p in tmp_path.iterdir()} == {
-        "summary.md", "findings.json", "cdk-nag.sarif", "cfn-lint.sarif", "checkov.sarif",
+        "summary.md", "findings.json", "cdk-nag.sarif", "cfn-lint.sarif", "checkov.sarif", "cfn-guard.sarif",
     }  # fmt: skip
 
 

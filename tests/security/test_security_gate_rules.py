@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
 from infra.checkov import CDK_HANDLER_SKIPS, SkipChecksOnCdkHandlers, skip_check
+from infra.guard import acknowledge_control, acknowledge_key_from_another_stack
 from tests.synth import ROOT
+from tools.security import guard_findings
 from tools.security.cfn_lint_findings import CONFIG, ignores, without_ignores
 
 
@@ -92,3 +97,78 @@ def test_acknowledgments_and_skips_are_made_only_through_the_helpers() -> None:
         if path.name != "checkov.py" and re.search(r"""add_metadata\(\s*["']checkov""", text):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_acknowledge_control_writes_the_guard_acknowledgment_on_the_resource_once() -> None:
+    stack = cdk.Stack(cdk.App(), "Throwaway")
+    bucket = s3.Bucket(stack, "Bucket")
+    reason = "This bucket is the access-log target and cannot log into itself."
+    acknowledge_control(bucket, "CT.S3.PR.2", reason=reason)
+    acknowledge_control(bucket, "CT.S3.PR.2", reason=reason)
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, s3.CfnBucket)
+    assert cfn.get_metadata("guard") == {"acknowledge": [{"id": "CT.S3.PR.2", "reason": reason}]}
+
+
+@pytest.mark.parametrize(
+    ("control_id", "reason", "complaint"),
+    [
+        ("CT.S3.PR.2", "not needed", "must be a full sentence"),
+        ("CKV_AWS_18", "This is a long enough reason for the test.", "not a Control Tower control id"),
+        ("CT.S3.2", "This is a long enough reason for the test.", "not a Control Tower control id"),
+    ],
+)
+def test_acknowledge_control_refuses_a_vague_reason_or_a_malformed_id(
+    control_id: str, reason: str, complaint: str
+) -> None:
+    bucket = s3.Bucket(cdk.Stack(cdk.App(), "Throwaway"), "Bucket")
+    with pytest.raises(ValueError, match=complaint):
+        acknowledge_control(bucket, control_id, reason=reason)
+
+
+def test_a_key_of_the_same_stack_needs_no_acknowledgment_and_one_of_another_stack_names_it() -> None:
+    app = cdk.App()
+    core, other = cdk.Stack(app, "Core"), cdk.Stack(app, "Other")
+    key = kms.Key(core, "Key")
+    here = logs.LogGroup(core, "Here", encryption_key=key)
+    there = logs.LogGroup(other, "There", encryption_key=key)
+    acknowledge_key_from_another_stack(here, "CT.CLOUDWATCH.PR.3", key=key)
+    acknowledge_key_from_another_stack(there, "CT.CLOUDWATCH.PR.3", key=key)
+    assert cast(cdk.CfnResource, here.node.default_child).get_metadata("guard") is None
+    [entry] = cast(cdk.CfnResource, there.node.default_child).get_metadata("guard")["acknowledge"]
+    assert entry["id"] == "CT.CLOUDWATCH.PR.3"
+    assert "lake key of the Core stack" in entry["reason"]
+
+
+def test_the_guard_report_names_the_control_and_the_resource_of_each_failing_check() -> None:
+    # Given guard's nested JSON for one template: a rule whose custom message names the control, a check deep below
+    entry = {
+        "name": "t.json",
+        "not_compliant": [
+            {
+                "Rule": {
+                    "name": "s3_rule",
+                    "messages": {"custom_message": None},
+                    "checks": [
+                        {
+                            "Rule": {
+                                "messages": {"custom_message": "\n[CT.S3.PR.1]: Require block public access\n[FIX]: ..."},
+                                "checks": [{"Clause": {"Unary": {"check": {"UnResolved": {"value": {
+                                    "traversed_to": {"path": "/Resources/Bucket1/Properties", "value": {}}
+                                }}}}}}],
+                            }
+                        }
+                    ],
+                }
+            }
+        ],
+    }  # fmt: skip
+    # Then each failing resource is found with its control
+    assert guard_findings.violations(entry) == {("CT.S3.PR.1", "Bucket1", "Require block public access")}
+
+
+def test_the_packaged_rules_and_binary_are_where_the_gate_looks() -> None:
+    assert guard_findings.guard_binary().exists(), "make setup installs @cdklabs/cdk-validator-cfnguard"
+    controls = guard_findings.controls()
+    assert controls["CT.KMS.PR.3"].severity in {"error", "warning", "info"}
+    assert any(guard_findings.rules_dir().glob("*/ct-kms-pr-3.guard"))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_sns as sns
 
+from infra.workload import serves
 from tests.synth import UNITS, Synthesized
 from tools import cost
 
@@ -118,8 +121,10 @@ def test_the_table_ends_with_the_total_line() -> None:
     assert lines[0] == (
         "Fixed monthly cost of 'test' (5 stacks): us-east-1 list prices as of 2026-11-26, 730 hours a month"
     )
-    assert re.fullmatch(r"item +quantity +unit price \(USD\) +USD/month", lines[2])
-    assert re.fullmatch(r"Kinesis provisioned shards +3 shards x 730 h +0\.015 per shard-hour +32\.85", lines[4])
+    assert re.fullmatch(r"item +quantity +unit price \(USD\) +USD/month +workload", lines[2])
+    assert re.fullmatch(
+        r"Kinesis provisioned shards +3 shards x 730 h +0\.015 per shard-hour +32\.85 +unnamed", lines[4]
+    )
     assert lines[-1] == "Total: 178.30 USD/month"
 
 
@@ -168,5 +173,55 @@ def test_prod_pays_for_its_shards_retention_and_interface_endpoints(prod: Synthe
     plan = prod.settings.kinesis.shard_plan().shards
     assert items["Kinesis provisioned shards"].quantity == f"{plan} shards x 730 h"
     assert items["Kinesis extended retention (to 7 days)"].quantity == f"{plan} shards x 730 h"
-    assert items["VPC interface endpoints (4, per AZ)"].quantity == "8 endpoint-AZs x 730 h"
+    # Five endpoints the Glue job calls from the VPC, in its subnet's AZ only
+    assert items["VPC interface endpoints (5, per AZ)"].quantity == "5 endpoint-AZs x 730 h"
+    assert items["VPC interface endpoints (5, per AZ)"].workload == "curation job in the VPC"
     assert result.total > cost.estimate(_templates(sandbox), PRICES).total
+
+
+def test_each_line_names_the_workload_of_its_resources_from_tags_or_metadata() -> None:
+    # Given two alarms tagged with different workloads and a dashboard, which takes no tags, named in its metadata
+    def tagged(workload: str) -> dict[str, Any]:
+        return {**_alarm(), "Properties": {"Period": 300, "Tags": [{"Key": "Workload", "Value": workload}]}}
+
+    templates = {
+        "MlDataLake-test-Monitoring": {
+            "Resources": {
+                "A": tagged("ingestion"),
+                "B": tagged("ingestion"),
+                "C": tagged("curation"),
+                "Board": {
+                    "Type": "AWS::CloudWatch::Dashboard",
+                    "Properties": {},
+                    "Metadata": {"workload": "monitoring"},
+                },
+            }
+        }
+    }
+    # When the cost is estimated
+    lines = {line.item: line.workload for line in cost.estimate(templates, PRICES).lines}
+    # Then each line names its workloads, with how many resources serve each when there are several
+    assert lines["CloudWatch dashboards"] == "monitoring"
+    assert lines["CloudWatch alarms"] == "curation (1), ingestion (2)"
+
+
+@pytest.mark.parametrize("env", ["sandbox", "prod"])
+def test_every_paid_line_of_the_projects_environments_names_its_workload(
+    synthesized: dict[str, Synthesized], env: str
+) -> None:
+    result = cost.estimate(_templates(synthesized[env]), PRICES)
+    paid = [line for line in result.lines if line.usd > 0]
+    assert paid
+    for line in paid:
+        assert line.workload, line
+        assert cost.UNNAMED not in line.workload, line
+
+
+def test_a_workload_name_that_cannot_be_a_tag_value_is_refused() -> None:
+    topic = sns.Topic(cdk.Stack(cdk.App(), "Throwaway"), "Topic")
+    with pytest.raises(ValueError, match="is not a tag value"):
+        serves(topic, "ingestion, delivery")
+    serves(topic, "ingestion")
+    assert cdk.Stack.of(topic).resolve(cast(sns.CfnTopic, topic.node.default_child).get_metadata("workload")) == (
+        "ingestion"
+    )

@@ -1,4 +1,4 @@
-"""`make security`: review every environment with cdk-nag, cfn-lint and checkov; exit 1 on anything unaccepted.
+"""`make security`: every environment through cdk-nag, cfn-lint, checkov and cfn-guard; exit 1 on anything unaccepted.
 
 python -m tools.security [--env NAME ...] [--out reports/security] [--assemblies cdk.out/security]
 """

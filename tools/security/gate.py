@@ -1,4 +1,4 @@
-"""The security gate: synthesize, run cdk-nag, cfn-lint and checkov, and put every result in one report."""
+"""The security gate: synthesize, run cdk-nag, cfn-lint, checkov and cfn-guard, and put every result in one report."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
 
-from tools.security import cfn_lint_findings, checkov_findings, nag_findings
+from tools.security import cfn_lint_findings, checkov_findings, guard_findings, nag_findings
 from tools.security.checkov_findings import CHECKOV
 from tools.security.model import Acknowledgment, Finding, Report, load_template, sort_findings
 from tools.security.synthesis import SynthesizedEnvironment, synthesize
@@ -23,22 +23,29 @@ def review(
     findings: list[Finding] = []
     acknowledgments: list[Acknowledgment] = []
     templates = {(env.name, stack): path for env in environments for stack, path in env.templates.items()}
-    # cfn-lint and checkov are processes of their own that read the templates: they run while cdk-nag walks the
-    # construct trees here (only this thread talks to the CDK's JavaScript runtime).
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # cfn-lint, checkov and cfn-guard are processes of their own that read the templates: they run while cdk-nag
+    # walks the construct trees here (only this thread talks to the CDK's JavaScript runtime).
+    with ThreadPoolExecutor(max_workers=3) as pool:
         linting = pool.submit(cfn_lint_findings.scan, templates, cfn_lint_config)
         checking = pool.submit(checkov_findings.scan, templates, checkov)
+        guarding = pool.submit(guard_findings.scan, templates)
         for env in environments:
             nag, acks = nag_findings.scan(env)
             findings += nag
             acknowledgments += acks
         lint, ignores = linting.result()
         second, skips, passed = checking.result()
+        controls, accepted = guarding.result()
     return Report(
         environments=tuple(env.name for env in environments),
-        findings=sort_findings([*findings, *lint, *second]),
-        acknowledgments=(*acknowledgments, *ignores, *skips),
-        versions={"cdk-nag": version("cdk-nag"), "cfn-lint": version("cfn-lint"), "checkov": _checkov_version(checkov)},
+        findings=sort_findings([*findings, *lint, *second, *controls]),
+        acknowledgments=(*acknowledgments, *ignores, *skips, *accepted),
+        versions={
+            "cdk-nag": version("cdk-nag"),
+            "cfn-lint": version("cfn-lint"),
+            "checkov": _checkov_version(checkov),
+            "cfn-guard": guard_findings.version(),
+        },
         resources={
             env.name: {stack: len(load_template(path).get("Resources", {})) for stack, path in env.templates.items()}
             for env in environments

@@ -8,11 +8,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-Tool = Literal["cdk-nag", "cfn-lint", "checkov"]
-TOOLS: tuple[Tool, ...] = ("cdk-nag", "cfn-lint", "checkov")
+Tool = Literal["cdk-nag", "cfn-lint", "checkov", "cfn-guard"]
+TOOLS: tuple[Tool, ...] = ("cdk-nag", "cfn-lint", "checkov", "cfn-guard")
 Severity = Literal["error", "warning", "info"]
 # unacknowledged: the tool reports it and nothing accepts it (fails the gate).
-# acknowledged: the tool reports it and one acknowledgment, cfn-lint ignore or checkov skip accepts it, with a reason.
+# acknowledged: the tool reports it and one acknowledgment (cdk-nag, cfn-guard), cfn-lint ignore or checkov skip
+# accepts it, with a reason.
 # stale: an acknowledgment, ignore or skip that accepts nothing any more (fails the gate: remove it).
 Status = Literal["unacknowledged", "acknowledged", "stale"]
 ScopeKind = Literal["construct", "stack-wide", "app-wide", "resource", "config"]
@@ -27,7 +28,7 @@ class Finding:
     """One rule of one tool on one resource of one environment, with its status."""
 
     tool: Tool
-    ruleset: str  # the cdk-nag pack (AwsSolutions, HIPAA.Security, ...), or the tool's name
+    ruleset: str  # the cdk-nag pack (AwsSolutions, HIPAA.Security, ...), control-tower (cfn-guard), or the tool's name
     environment: str
     stack: str  # the stack name, or "" for a finding on the tools' own configuration
     rule: str
@@ -51,7 +52,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class Acknowledgment:
-    """One acknowledgment (cdk-nag), ignore (cfn-lint) or skip (checkov), with what it accepts."""
+    """One acknowledgment (cdk-nag, cfn-guard), ignore (cfn-lint) or skip (checkov), with what it accepts."""
 
     tool: Tool
     environment: str

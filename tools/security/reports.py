@@ -15,6 +15,7 @@ _TOOL_URIS = {
     "cdk-nag": "https://github.com/cdklabs/cdk-nag",
     "cfn-lint": "https://github.com/aws-cloudformation/cfn-lint",
     "checkov": "https://www.checkov.io",
+    "cfn-guard": "https://github.com/aws-cloudformation/cloudformation-guard",
 }
 _PACK_TITLES = {
     "AwsSolutions": "AWS Solutions",
@@ -22,6 +23,7 @@ _PACK_TITLES = {
     "NIST.800.53.R5": "NIST 800-53 rev 5",
     "PCI.DSS.321": "PCI DSS 3.2.1",
 }
+_RULESET_TITLES = {**_PACK_TITLES, "control-tower": "AWS Control Tower proactive controls"}
 
 
 def write(report: Report, out: Path) -> list[Path]:
@@ -74,7 +76,8 @@ def summary(report: Report) -> str:
         "# Security review",
         "",
         f"`make security` synthesized every environment ({', '.join(report.environments)}) and ran {tools} over "
-        "every stack. cdk-nag runs four packs: AwsSolutions, HIPAA Security, NIST 800-53 rev 5 and PCI DSS 3.2.1.",
+        "every stack. cdk-nag runs four packs: AwsSolutions, HIPAA Security, NIST 800-53 rev 5 and PCI DSS 3.2.1; "
+        "cfn-guard runs the AWS Control Tower proactive controls.",
         "",
     ]
     if report.passed:
@@ -135,10 +138,11 @@ def _totals(report: Report) -> list[str]:
             groups[(environment, "cdk-nag", pack)]["acknowledged"] += 0
         for tool in ("cfn-lint", "checkov"):
             groups[(environment, tool, tool)]["acknowledged"] += 0
+        groups[(environment, "cfn-guard", "control-tower")]["acknowledged"] += 0
     for f in report.findings:
         groups[(f.environment, f.tool, f.ruleset)][f.status] += 1
     for (environment, tool, ruleset), count in groups.items():
-        name = _PACK_TITLES.get(ruleset, "every rule" if ruleset == tool else ruleset)
+        name = _RULESET_TITLES.get(ruleset, "every rule" if ruleset == tool else ruleset)
         lines.append(
             f"| {environment} | {tool} | {name} | {count['unacknowledged']} | {count['stale']} "
             f"| {count['acknowledged']} |"
@@ -166,7 +170,8 @@ def _acknowledgments(report: Report) -> list[str]:
         "## Acknowledgments",
         "",
         "Each names one rule on one construct or resource (cdk-nag: `infra.nag.acknowledge`; checkov: "
-        "`infra.checkov.skip_check`) or is a cfn-lint ignore in `.cfnlintrc.yaml`, with the reason it is safe there. "
+        "`infra.checkov.skip_check`; cfn-guard: `infra.guard.acknowledge_control`) or is a cfn-lint ignore in "
+        "`.cfnlintrc.yaml`, with the reason it is safe there. "
         "`accepts` counts the findings it accepts in each environment; 0 means stale.",
         "",
         "| tool | rule | on | accepts | reason |",

@@ -1,0 +1,229 @@
+"""AWS CloudFormation Guard with the AWS Control Tower proactive-control rules, over every template.
+
+The binary and the rules come from the npm package `@cdklabs/cdk-validator-cfnguard` (pinned in package.json,
+installed by `make setup`). A control is acknowledged only on one resource, in its template Metadata
+(`infra.guard.acknowledge_control`); the rules do not read it, so a finding an acknowledgment accepts is listed with
+its reason, and an acknowledgment that accepts nothing is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.guard import METADATA_KEY
+from infra.nag import require_full_sentence
+from tools.security.model import (
+    ROOT,
+    Acknowledgment,
+    Finding,
+    Severity,
+    Status,
+    construct_paths,
+    load_template,
+    relative,
+)
+
+PACKAGE = ROOT / "node_modules" / "@cdklabs" / "cdk-validator-cfnguard"
+RULESET = "control-tower"
+# cfn-guard's exit status: 0 every rule passed or skipped, 19 some rule failed; anything else is guard failing.
+_FAILED = 19
+_CONTROL = re.compile(r"\[(CT\.[A-Z0-9]+\.PR\.\d+)\]:\s*([^\n]*)")
+_SEVERITIES: dict[str, Severity] = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning", "LOW": "info"}
+
+
+def guard_binary(package: Path = PACKAGE) -> Path:
+    """The cfn-guard executable the package ships for this machine."""
+    system = "macos" if sys.platform == "darwin" else "ubuntu"
+    machine = {"arm64": "aarch64", "amd64": "x86_64"}.get(platform.machine().lower(), platform.machine().lower())
+    return package / "bin" / system / machine / "cfn-guard"
+
+
+def rules_dir(package: Path = PACKAGE) -> Path:
+    """The Control Tower proactive controls as guard rules, one folder per service."""
+    return package / "rules" / "control-tower" / "cfn-guard"
+
+
+def version(package: Path = PACKAGE) -> str:
+    """`<guard version> (rules of @cdklabs/cdk-validator-cfnguard <version>)`, or 'unknown'."""
+    try:
+        guard = json.loads((package / "guard-version.json").read_text())["version"]
+        rules = json.loads((package / "package.json").read_text())["version"]
+    except (OSError, KeyError, ValueError):
+        return "unknown"
+    return f"{guard} (Control Tower rules of @cdklabs/cdk-validator-cfnguard {rules})"
+
+
+@dataclass(frozen=True)
+class Control:
+    """One Control Tower control: its id, title and severity (from the metadata shipped next to the rule)."""
+
+    id: str
+    title: str
+    severity: Severity
+
+
+def controls(package: Path = PACKAGE) -> dict[str, Control]:
+    """Every control the package ships, by id."""
+    found: dict[str, Control] = {}
+    for path in sorted((package / "rules" / "control-tower" / "metadata").glob("*/*.metadata.json")):
+        meta = json.loads(path.read_text())
+        found[meta["Id"]] = Control(meta["Id"], meta["DisplayName"], _SEVERITIES.get(meta.get("Severity", ""), "error"))
+    return found
+
+
+def run_guard(templates: list[Path], package: Path = PACKAGE) -> list[dict[str, Any]]:
+    """cfn-guard's structured JSON report: one entry per template, with the rules it did not comply with."""
+    binary = guard_binary(package)
+    if not binary.exists():
+        raise RuntimeError(f"cfn-guard is not installed at {relative(binary, ROOT)}: `make setup` installs it")
+    argv = [str(binary), "validate", "--rules", str(rules_dir(package))]
+    for template in templates:
+        argv += ["--data", str(template)]
+    argv += ["--output-format", "json", "--show-summary", "none", "--structured"]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603 - fixed argv, no shell
+    if result.returncode not in (0, _FAILED) or not result.stdout.strip().startswith("["):
+        raise RuntimeError(f"cfn-guard failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}")
+    return list(json.loads(result.stdout))
+
+
+def violations(report_entry: Mapping[str, Any]) -> set[tuple[str, str, str]]:
+    """(control id, logical ID, message) for every resource a template's entry of the report fails.
+
+    Guard nests the checks of a rule; the control is named in the custom message of the rule that fails, and each
+    failing check points at a path `/Resources/<logical ID>/...` of the template.
+    """
+    found: set[tuple[str, str, str]] = set()
+    for rule in report_entry.get("not_compliant", []) or []:
+        for control, path, message in _walk(rule, None):
+            found.add((control, path.split("/")[2], message))
+    return found
+
+
+def _walk(node: Any, control: tuple[str, str] | None) -> Iterator[tuple[str, str, str]]:
+    if isinstance(node, dict):
+        messages = node.get("messages")
+        if isinstance(messages, dict):
+            for text in (messages.get("custom_message"), messages.get("error_message")):
+                if isinstance(text, str) and (match := _CONTROL.search(text)):
+                    control = (match.group(1), match.group(2).strip())
+        for key, value in node.items():
+            if key == "path" and isinstance(value, str) and value.startswith("/Resources/") and control:
+                yield control[0], value, control[1]
+            else:
+                yield from _walk(value, control)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item, control)
+
+
+def acknowledgments(template: Mapping[str, Any]) -> dict[tuple[str, str], str]:
+    """(logical ID, control id) -> reason, for every acknowledgment in a template's resource Metadata."""
+    found: dict[tuple[str, str], str] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        entries = resource.get("Metadata", {}).get(METADATA_KEY, {}).get("acknowledge", [])
+        for entry in entries if isinstance(entries, list) else []:
+            found[(logical_id, str(entry.get("id", "")))] = str(entry.get("reason", ""))
+    return found
+
+
+def scan(
+    templates: Mapping[tuple[str, str], Path], package: Path = PACKAGE
+) -> tuple[list[Finding], list[Acknowledgment]]:
+    """Guard findings for templates keyed by (environment, stack), and the acknowledgments in them."""
+    by_file = {str(path): key for key, path in templates.items()}
+    known = controls(package)
+    findings: list[Finding] = []
+    used: set[tuple[str, str, str, str]] = set()
+    originals = {key: load_template(path) for key, path in templates.items()}
+    for entry in run_guard(list(templates.values()), package):
+        environment, stack = by_file[str(entry["name"])]
+        template = originals[(environment, stack)]
+        acks, paths = acknowledgments(template), construct_paths(template)
+        for control_id, logical_id, message in sorted(violations(entry)):
+            reason = acks.get((logical_id, control_id))
+            status: Status = "unacknowledged"
+            if reason is not None:
+                used.add((environment, stack, logical_id, control_id))
+                problem = _reason_problem(reason)
+                status, reason = ("unacknowledged", problem) if problem else ("acknowledged", reason)
+            control = known.get(control_id)
+            findings.append(
+                Finding(
+                    tool="cfn-guard",
+                    ruleset=RULESET,
+                    environment=environment,
+                    stack=stack,
+                    rule=control_id,
+                    resource=paths.get(logical_id, logical_id),
+                    logical_id=logical_id,
+                    severity=control.severity if control else "error",
+                    status=status,
+                    reason=reason,
+                    message=control.title if control else message,
+                    template=relative(templates[(environment, stack)], ROOT),
+                )
+            )
+    return findings, _acknowledgments(templates, originals, used, findings)
+
+
+def _acknowledgments(
+    templates: Mapping[tuple[str, str], Path],
+    originals: Mapping[tuple[str, str], dict[str, Any]],
+    used: set[tuple[str, str, str, str]],
+    findings: list[Finding],
+) -> list[Acknowledgment]:
+    """Every acknowledgment with what it covers; one that covers nothing also becomes a stale finding."""
+    result: list[Acknowledgment] = []
+    for (environment, stack), template in originals.items():
+        paths = construct_paths(template)
+        for (logical_id, control_id), reason in sorted(acknowledgments(template).items()):
+            live = (environment, stack, logical_id, control_id) in used
+            resource = paths.get(logical_id, logical_id)
+            result.append(
+                Acknowledgment(
+                    tool="cfn-guard",
+                    environment=environment,
+                    stack=stack,
+                    rule=control_id,
+                    scope=resource,
+                    scope_kind="resource",
+                    reason=reason,
+                    covers=1 if live else 0,
+                )
+            )
+            if not live:
+                findings.append(
+                    Finding(
+                        tool="cfn-guard",
+                        ruleset=RULESET,
+                        environment=environment,
+                        stack=stack,
+                        rule=control_id,
+                        resource=resource,
+                        logical_id=logical_id,
+                        severity="error",
+                        status="stale",
+                        reason="the control passes on this resource (or does not apply to it): remove the "
+                        "acknowledgment",
+                        message=f"acknowledgment of {control_id} on {resource}: the control no longer fails here",
+                        template=relative(templates[(environment, stack)], ROOT),
+                    )
+                )
+    return result
+
+
+def _reason_problem(reason: str) -> str | None:
+    """Why an acknowledgment's reason is not acceptable, or None."""
+    try:
+        require_full_sentence(reason, what="cfn-guard acknowledgment")
+    except ValueError as error:
+        return str(error)
+    return None
