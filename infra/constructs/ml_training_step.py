@@ -93,6 +93,18 @@ def _s3_input(name: str, uri: str, local_path: str) -> dict[str, Any]:
     }
 
 
+def _network_config(job: ProcessingJobResources) -> dict[str, Any]:
+    """No network for the container; SageMaker moves inputs and outputs through the isolated subnets' S3 endpoint."""
+    return {
+        "EnableNetworkIsolation": True,
+        "EnableInterContainerTrafficEncryption": True,
+        "VpcConfig": {
+            "SecurityGroupIds": [job.security_group.security_group_id],
+            "Subnets": [subnet.subnet_id for subnet in job.subnets],
+        },
+    }
+
+
 class MlTrainingStep(Construct):
     """Name the job → run it (.sync) → read its metrics.json → put one item in the model registry.
 
@@ -180,14 +192,7 @@ class MlTrainingStep(Construct):
                         }
                     ],
                 },
-                "NetworkConfig": {
-                    "EnableNetworkIsolation": True,
-                    "EnableInterContainerTrafficEncryption": True,
-                    "VpcConfig": {
-                        "SecurityGroupIds": [job.security_group.security_group_id],
-                        "Subnets": [subnet.subnet_id for subnet in job.subnets],
-                    },
-                },
+                "NetworkConfig": _network_config(job),
                 "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_minutes * 60},
                 "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
             },
