@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from infra.config_ml import MlSettings
+
 DEFAULT_ENVIRONMENT = "sandbox"
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -371,6 +373,7 @@ class EnvironmentSettings(_Settings):
     glue: GlueSettings = Field(default=GlueSettings(), description="Catalog and ETL.")
     workflow: WorkflowSettings = Field(default=WorkflowSettings(), description="Orchestration.")
     athena: AthenaSettings = Field(default=AthenaSettings(), description="Queries.")
+    ml: MlSettings = Field(default=MlSettings(), description="The SageMaker Processing job and model registry.")
 
     @field_validator("name")
     @classmethod

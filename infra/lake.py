@@ -11,6 +11,7 @@ from infra.checkov import SkipChecksOnCdkHandlers
 from infra.config import EnvironmentSettings
 from infra.stacks.core import CoreStack
 from infra.stacks.ingestion import IngestionStack
+from infra.stacks.ml import MlStack
 from infra.stacks.monitoring import MonitoringStack, alarms_in
 from infra.stacks.network import NetworkStack
 from infra.stacks.processing import ProcessingStack
@@ -25,13 +26,15 @@ class Lake:
     network: NetworkStack
     storage: StorageStack
     ingestion: IngestionStack
+    ml: MlStack | None
     processing: ProcessingStack
     monitoring: MonitoringStack
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
-        """Every stack, in the order CloudFormation deploys them."""
-        return (self.core, self.network, self.storage, self.ingestion, self.processing, self.monitoring)
+        """Every stack, in the order CloudFormation deploys them (the ML unit's only when `ml.enabled`)."""
+        ml = (self.ml,) if self.ml else ()
+        return (self.core, self.network, self.storage, self.ingestion, *ml, self.processing, self.monitoring)
 
 
 def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
@@ -73,6 +76,21 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         description=f"ML data lake ({settings.name}): Kinesis stream, Firehose delivery and its transform Lambda.",
         **common,
     )
+    ml = (
+        MlStack(
+            scope,
+            settings.stack_name("Ml"),
+            settings=settings,
+            lake_key=core.lake_key,
+            vpc=network.vpc,
+            job_role=storage.consumer_role,
+            query_results=storage.query_results,
+            description=f"ML data lake ({settings.name}): model registry and the SageMaker processing job's setup.",
+            **common,
+        )
+        if settings.ml.enabled
+        else None
+    )
     processing = ProcessingStack(
         scope,
         settings.stack_name("Processing"),
@@ -85,6 +103,7 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         alert_topic=core.alert_topic,
         vpc=network.vpc,
         workload_subnet=network.workload_subnet,
+        ml_job=ml.processing_job if ml else None,
         description=f"ML data lake ({settings.name}): Glue crawlers and ETL job, Step Functions workflow, Athena.",
         **common,
     )
@@ -107,6 +126,7 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         network=network,
         storage=storage,
         ingestion=ingestion,
+        ml=ml,
         processing=processing,
         monitoring=monitoring,
     )

@@ -17,7 +17,7 @@ from infra.lake import Lake, build_lake
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("sandbox", "prod")
 # Every unit (stack) each environment has, in deployment order; a test checks the app builds exactly these.
-UNITS = ("Core", "Network", "Storage", "Ingestion", "Processing", "Monitoring")
+UNITS = ("Core", "Network", "Storage", "Ingestion", "Ml", "Processing", "Monitoring")
 ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in UNITS]
 
 

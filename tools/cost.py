@@ -45,7 +45,10 @@ USAGE_PRICED = {
     "AWS::SNS::Topic": ("SNS topics", "per notification"),
     "AWS::EC2::FlowLog": ("VPC flow logs", "per GB delivered"),
     "AWS::Events::Rule": ("EventBridge rules", "AWS service events are free"),
+    "AWS::DynamoDB::Table": ("DynamoDB on-demand tables", "per request and GB-month, backups per GB-month"),
 }
+# A Step Functions task that runs a SageMaker Processing job: priced per run, not per month.
+PROCESSING_JOB = ":sagemaker:createProcessingJob"
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class PriceTable:
     free_dashboards: int
     free_alarms: int
     data_events_per_month: int
+    ml_run_minutes: float
 
     @classmethod
     def load(cls, path: Path = PRICES) -> PriceTable:
@@ -84,6 +88,7 @@ class PriceTable:
             free_dashboards=int(document["free_tier"]["cloudwatch_dashboards"]),
             free_alarms=int(document["free_tier"]["cloudwatch_alarms"]),
             data_events_per_month=int(document["assumptions"]["cloudtrail_data_events_per_month"]),
+            ml_run_minutes=float(document["assumptions"]["ml_processing_run_minutes"]),
         )
 
     def usd(self, key: str) -> float:
@@ -106,12 +111,27 @@ class Line:
     workload: str = ""
 
 
+@dataclass(frozen=True)
+class RunCost:
+    """One run of a SageMaker Processing job the workflow starts: instance-hours and volume, typical and at most."""
+
+    instance_type: str
+    instances: int
+    volume_gb: int
+    minutes: float
+    max_minutes: float
+    usd_per_hour: float | None  # None: the price table has no price for this instance type
+    usd: float | None
+    max_usd: float | None
+
+
 @dataclass
 class Estimate:
-    """The fixed monthly cost of one environment, line by line, and what costs only when used."""
+    """The fixed monthly cost of one environment, line by line, what costs only when used, and the cost of a run."""
 
     lines: list[Line] = field(default_factory=list)
     usage_priced: list[str] = field(default_factory=list)
+    runs: list[RunCost] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -336,11 +356,85 @@ def estimate(
             )
         )
 
+    result.runs = processing_runs(templates, prices)
     counts = Counter(resource["Type"] for resource in resources)
     result.usage_priced[:0] = [
         f"{name} x{counts[kind]} ({by})" for kind, (name, by) in USAGE_PRICED.items() if counts[kind]
     ]
     return result
+
+
+def _definition_text(value: object) -> str:
+    """A state machine's DefinitionString as JSON text; a reference (an ARN, a name) becomes a placeholder."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and "Fn::Join" in value:
+        delimiter, parts = value["Fn::Join"]
+        return str(delimiter).join(_definition_text(part) for part in parts)
+    return "<reference>"
+
+
+def _processing_states(node: object) -> list[Mapping[str, Any]]:
+    """Every Task state that runs a SageMaker Processing job, in nested branches too."""
+    if isinstance(node, Mapping):
+        found = [node] if PROCESSING_JOB in str(node.get("Resource", "")) else []
+        return found + [state for value in node.values() for state in _processing_states(value)]
+    if isinstance(node, list):
+        return [state for item in node for state in _processing_states(item)]
+    return []
+
+
+def processing_runs(
+    templates: Mapping[str, Mapping[str, Any]], prices: PriceTable, *, minutes: float | None = None
+) -> list[RunCost]:
+    """The cost of one run of each processing job a state machine starts: instance-hours x price, plus its volume."""
+    machines = [r for r in _resources(templates) if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    states = [
+        state
+        for machine in machines
+        for state in _processing_states(json.loads(_definition_text(machine["Properties"]["DefinitionString"])))
+    ]
+    return [
+        _run_cost(state["Parameters"], prices, prices.ml_run_minutes if minutes is None else minutes)
+        for state in states
+    ]
+
+
+def _run_cost(parameters: Mapping[str, Any], prices: PriceTable, minutes: float) -> RunCost:
+    """Instances x hours x (instance price + volume GB x the hourly share of the GB-month price)."""
+    cluster = parameters["ProcessingResources"]["ClusterConfig"]
+    instance_type, instances, volume_gb = (
+        cluster["InstanceType"],
+        int(cluster["InstanceCount"]),
+        int(cluster["VolumeSizeInGB"]),
+    )
+    max_minutes = int(parameters["StoppingCondition"]["MaxRuntimeInSeconds"]) / 60
+    key = f"sagemaker_processing_{instance_type}_hour"
+    per_hour = prices.usd(key) if key in prices.prices else None
+    volume_per_hour = volume_gb * prices.usd("sagemaker_processing_storage_gb_month") / prices.hours_per_month
+    per_instance_hour = None if per_hour is None else per_hour + volume_per_hour
+    return RunCost(
+        instance_type=str(instance_type),
+        instances=instances,
+        volume_gb=volume_gb,
+        minutes=minutes,
+        max_minutes=max_minutes,
+        usd_per_hour=per_hour,
+        usd=None if per_instance_hour is None else minutes / 60 * instances * per_instance_hour,
+        max_usd=None if per_instance_hour is None else max_minutes / 60 * instances * per_instance_hour,
+    )
+
+
+def render_run(run: RunCost) -> str:
+    """One sentence: what a run costs, typically and at most, and that it costs nothing while idle."""
+    what = f"{run.instances} x {run.instance_type} with {run.volume_gb} GB"
+    if run.usd is None or run.max_usd is None or run.usd_per_hour is None:
+        return f"One ML processing run ({what}): no price for {run.instance_type} in tools/prices.json; idle: 0.00 USD."
+    return (
+        f"One ML processing run ({what}, {_money(run.usd_per_hour)} USD per instance-hour): "
+        f"{run.usd:.2f} USD at the assumed {run.minutes:g} minutes, at most {run.max_usd:.2f} USD "
+        f"(stopped after {run.max_minutes:g} minutes); idle: 0.00 USD."
+    )
 
 
 def render(result: Estimate, *, env: str, prices: PriceTable, stacks: int, free_tier: bool) -> str:
@@ -365,6 +459,8 @@ def render(result: Estimate, *, env: str, prices: PriceTable, stacks: int, free_
     if result.usage_priced:
         usage = "Priced only by use, no fixed cost: " + "; ".join(result.usage_priced) + "."
         lines += textwrap.wrap(usage, width=120)
+    for run in result.runs:
+        lines += textwrap.wrap(render_run(run), width=120)
     if not free_tier:
         lines.append("CloudWatch's free tier is not subtracted (--no-free-tier).")
     lines.append(f"Total: {result.total:.2f} USD/month")
@@ -413,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-free-tier", action="store_true", help="do not subtract CloudWatch's free tier (the account uses it)"
     )
+    parser.add_argument(
+        "--ml-run-minutes", type=float, help="minutes one ML processing run takes (default: the table's)"
+    )
     return parser
 
 
@@ -430,6 +529,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     free_tier = not args.no_free_tier
     result = estimate(templates, prices, data_events_per_month=args.data_events, free_tier=free_tier)
+    if args.ml_run_minutes is not None:
+        result.runs = processing_runs(templates, prices, minutes=args.ml_run_minutes)
     print(render(result, env=args.env, prices=prices, stacks=len(templates), free_tier=free_tier))
     return 0
 

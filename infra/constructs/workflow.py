@@ -63,6 +63,7 @@ class CurationWorkflow(Construct):
         schedule_enabled: bool,
         log_retention_days: int,
         removal: RemovalPolicy,
+        after_curated_crawl: sfn.IChainable | None = None,
     ) -> None:
         super().__init__(scope, id)
         serves(self, "curation")
@@ -102,7 +103,8 @@ class CurationWorkflow(Construct):
         self._on_failure(curate, "CurateEvents")
 
         succeeded = sfn.Succeed(self, "Succeeded", comment="Both zones crawled and the curated zone up to date.")
-        crawl_curated = self._crawl("Curated", curated_crawler, then=succeeded)
+        then = succeeded if after_curated_crawl is None else self._after_curated_crawl(after_curated_crawl, succeeded)
+        crawl_curated = self._crawl("Curated", curated_crawler, then=then)
         curate.next(crawl_curated)
         crawl_raw = self._crawl("Raw", raw_crawler, then=curate)
 
@@ -222,7 +224,18 @@ class CurationWorkflow(Construct):
         notify.add_catch(self._failed, errors=[sfn.Errors.ALL], result_path="$.notifyError")
         return notify.next(self._failed)
 
-    def _on_failure(self, task: sfn.TaskStateBase, state: str) -> None:
+    def _after_curated_crawl(self, step: sfn.IChainable, then: sfn.IChainable) -> sfn.IChainable:
+        """Run `step` (e.g. the ML job) as the one branch of a Parallel state, so any error in it is reported."""
+        run = sfn.Parallel(
+            self,
+            "AfterCuratedCrawl",
+            comment="Consumers of the freshly crawled curated zone.",
+            result_path=sfn.JsonPath.DISCARD,
+        ).branch(step)
+        self._on_failure(run, "AfterCuratedCrawl")
+        return run.next(then)
+
+    def _on_failure(self, task: sfn.TaskStateBase | sfn.Parallel, state: str) -> None:
         """Catch every error of `task`, record which state failed, and go to the notification."""
         record = sfn.Pass(
             self,

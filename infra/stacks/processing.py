@@ -21,6 +21,8 @@ from infra.constructs.curate_job import CurateJob
 from infra.constructs.glue_connection import GlueVpcConnection
 from infra.constructs.glue_security import GlueSecurity
 from infra.constructs.lake_bucket import Zone, bucket_arn
+from infra.constructs.ml_processing import ProcessingJobResources
+from infra.constructs.ml_training_step import MlTrainingStep
 from infra.constructs.workflow import CrawlerRef, CurationWorkflow
 from infra.removal import removal_policy
 from infra.schema import event_schema_argument
@@ -53,6 +55,7 @@ class ProcessingStack(Stack):
         alert_topic: sns.ITopic,
         vpc: ec2.IVpc,
         workload_subnet: ec2.ISubnet,
+        ml_job: ProcessingJobResources | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -118,6 +121,23 @@ class ProcessingStack(Stack):
             removal=removal,
             connection=self.job_connection,
         )
+        # The ML unit's job runs on the curated zone once it is crawled; its states live in this stack's workflow.
+        self.ml_step = (
+            MlTrainingStep(
+                self,
+                "MlTraining",
+                name_prefix=prefix,
+                job=ml_job,
+                curated_zone=curated,
+                curated_prefix=CURATED_EVENTS,
+                results_zone=results,
+                key=lake_key,
+                settings=settings.ml,
+                tags={"Environment": settings.name, **settings.tags},
+            )
+            if ml_job is not None
+            else None
+        )
         self.workflow = CurationWorkflow(
             self,
             "Workflow",
@@ -133,7 +153,10 @@ class ProcessingStack(Stack):
             schedule_enabled=settings.workflow.schedule_enabled,
             log_retention_days=settings.log_retention_days,
             removal=removal,
+            after_curated_crawl=self.ml_step.chain if self.ml_step else None,
         )
+        if self.ml_step:
+            self.ml_step.grant_run(self.workflow.role)
         self.workflow.node.add_dependency(self.curate_job, self.raw_crawler, self.curated_crawler)
         self.workgroup = QueryWorkgroup(
             self,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from infra.constructs.sklearn_image import REGISTRY_ACCOUNTS
 from infra.constructs.workflow import MAX_POLLS, POLL_INTERVAL
 from tests.synth import ROOT, Synthesized
 
@@ -21,6 +22,14 @@ ACCOUNT, REGION = "111111111111", "eu-west-1"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:placeholder-alert-topic"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com"}
+# Placeholders for what the workflow's ML step refers to in other stacks, by the output name's logical ID.
+OTHER_STACKS = {
+    "ConsumersRole": f"arn:aws:iam::{ACCOUNT}:role/placeholder-ml-consumer",
+    "ProcessingJobSecurityGroup": "sg-0123456789abcdef0",
+    "IsolatedSubnet1": "subnet-0123456789abcdef1",
+    "IsolatedSubnet2": "subnet-0123456789abcdef2",
+    "ModelRegistryTable": "placeholder-model-registry",
+}
 ZONES = ("Raw", "Curated")
 TASKS = ("StartRawCrawler", "GetRawCrawler", "CurateEvents", "StartCuratedCrawler", "GetCuratedCrawler")
 
@@ -50,6 +59,12 @@ def render(value: Any) -> str:
             return TOPIC
         if "LakeKey" in output:
             return KEY
+        for logical_id, placeholder in OTHER_STACKS.items():
+            if logical_id in output:
+                return placeholder
+    if "Fn::FindInMap" in value:
+        # The image registry's account in the placeholder region (a mapping keyed by AWS::Region).
+        return REGISTRY_ACCOUNTS[REGION]
     raise ValueError(f"no placeholder for {value!r}")
 
 
@@ -102,6 +117,7 @@ def test_happy_path_crawls_raw_curates_then_crawls_curated(definition: dict[str,
         "GetCuratedCrawler",
         "IsCuratedCrawlerReady",
         "DidCuratedCrawlSucceed",
+        "AfterCuratedCrawl",
         "Succeeded",
     ]
 

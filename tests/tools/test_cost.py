@@ -225,3 +225,69 @@ def test_a_workload_name_that_cannot_be_a_tag_value_is_refused() -> None:
     assert cdk.Stack.of(topic).resolve(cast(sns.CfnTopic, topic.node.default_child).get_metadata("workload")) == (
         "ingestion"
     )
+# --- One run of the ML processing job ------------------------------------------------------------------------------
+
+
+def _machine_with_job(instance_type: str, volume_gb: int, max_seconds: int) -> dict[str, Any]:
+    """A state machine whose definition (a Fn::Join, as CDK writes it) runs one processing job in a Parallel branch."""
+    job = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+        "Parameters": {
+            "RoleArn": "ROLE",
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": instance_type, "VolumeSizeInGB": volume_gb}
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": max_seconds},
+        },
+        "End": True,
+    }
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Parallel", "Branches": [{"StartAt": "J", "States": {"J": job}}], "End": True}},
+    }
+    text = json.dumps(definition)
+    before, after = text.split('"ROLE"')
+    return {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "DefinitionString": {"Fn::Join": ["", [before, '"', {"Fn::GetAtt": ["Role", "Arn"]}, '"', after]]}
+        },
+    }
+
+
+def test_one_run_costs_instance_hours_and_volume_and_nothing_while_idle() -> None:
+    # Given a workflow that runs an ml.m5.xlarge job with 30 GB, stopped after an hour
+    templates = {"MlDataLake-test-Processing": {"Resources": {"Machine": _machine_with_job("ml.m5.xlarge", 30, 3600)}}}
+    # When the cost is estimated
+    result = cost.estimate(templates, PRICES)
+    (run,) = result.runs
+    # Then a run is 15 minutes x (instance price + 30 GB x the hourly share of the GB-month), at most an hour's worth
+    volume_per_hour = 30 * PRICES.usd("sagemaker_processing_storage_gb_month") / 730
+    hourly = PRICES.usd("sagemaker_processing_ml.m5.xlarge_hour") + volume_per_hour
+    assert run.usd == pytest.approx(0.25 * hourly)
+    assert run.max_usd == pytest.approx(hourly)
+    # And the fixed monthly cost gains nothing from it
+    assert result.total == 0
+    text = cost.render(result, env="test", prices=PRICES, stacks=1, free_tier=True)
+    assert "One ML processing run (1 x ml.m5.xlarge with 30 GB, 0.23 USD per instance-hour): 0.06 USD" in text
+    assert "idle: 0.00 USD." in text
+
+
+def test_a_run_on_an_instance_type_without_a_price_says_so() -> None:
+    templates = {"T": {"Resources": {"Machine": _machine_with_job("ml.m6i.large", 10, 600)}}}
+    (run,) = cost.estimate(templates, PRICES).runs
+    assert run.usd is None
+    assert "no price for ml.m6i.large in tools/prices.json" in cost.render_run(run)
+
+
+def test_the_sandbox_prices_its_ml_run_from_its_settings(sandbox: Synthesized) -> None:
+    (run,) = cost.estimate(_templates(sandbox), PRICES).runs
+    settings = sandbox.settings.ml
+    assert (run.instance_type, run.volume_gb, run.max_minutes) == (
+        settings.instance_type,
+        settings.volume_size_gb,
+        settings.max_runtime_minutes,
+    )
+    assert run.usd is not None
+    assert 0 < run.usd < 1
