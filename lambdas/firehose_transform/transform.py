@@ -8,8 +8,10 @@ input ``recordId`` exactly once, in the input order, each with a ``result`` and 
   fields exactly as they came (the raw zone keeps everything; the Glue job decides what to drop).
 * ``Dropped``: nothing to deliver (blank lines, a CSV header). ``data`` is the original data.
 * ``ProcessingFailed``: anything unparseable (bad base64, invalid UTF-8, bad JSON, wrong CSV column count, a missing
-  required field, a wrong type, a bad timestamp). ``data`` is the original data, unchanged, so Firehose writes it
-  to the bucket's error prefix, where it can be inspected and replayed: no reading is ever dropped silently.
+  required field, a wrong type, a bad timestamp), or a value strict JSON cannot hold (an extra field of ``1e999``,
+  which Python reads as infinity; a lone surrogate escape, which UTF-8 cannot encode). ``data`` is the original
+  data, unchanged, so Firehose writes it to the bucket's error prefix, where ``make replay`` can re-send it once it
+  is valid: no reading is ever dropped silently, and no value fails the whole invocation.
 
 Input formats. A record holds a JSON object, or a CSV line whose columns follow the schema's ``csv_columns``, or
 several such lines separated by newlines (a pretty-printed JSON object spread over several lines also works).
@@ -39,6 +41,12 @@ Firehose processor buffer (``BufferSizeInMBs``). Returning the original data alw
 under the same limit, and a response entry is smaller than its request entry, which also carries
 ``approximateArrivalTimestamp`` and ``kinesisRecordMetadata``. Re-ingesting the overflow (AWS's blueprint approach)
 would need boto3 and write permissions on the stream; this function stays standard-library only.
+
+Speed. Most records are already in the lake's form (what ``tools/producer.py`` sends): for those, a regular
+expression built from the schema proves that the general path would write the same text, and the record skips
+JSON decoding and encoding (see "The fast path" below). ``bench/bench_transform.py`` measures both paths against a
+base64 pass-through; the tests hold the responses to those of the transform before the fast path existed
+(``tests/lambdas/reference_transform.py``), byte for byte.
 """
 
 from __future__ import annotations
@@ -439,8 +447,6 @@ _METADATA_BYTES: Final = (
     - len('""')
     + _SEPARATOR_BYTES
 )
-# An Ok entry's bytes apart from its record id and data: the keys, the result, and the quotes around the data.
-_OK_ENTRY_BYTES: Final = _ENTRY_BYTES + len(OK) + 2 + 2
 # Printable ASCII but '"' and '\': json.dumps writes such a string as it is, between two quotes.
 _PLAIN_JSON_STRING: Final = re.compile(r"[ !#-\[\]-~]*").fullmatch
 _PLAIN_BYTES: Final = bytes(code for code in range(ord(" "), ord("~") + 1) if chr(code) not in '"\\')
@@ -451,11 +457,6 @@ def _json_string_bytes(text: str) -> int:
     if _PLAIN_JSON_STRING(text):
         return len(text) + 2
     return len(json.dumps(text))
-
-
-def _failed_entry_bytes(original: str) -> int:
-    """Size of a ProcessingFailed entry without its record id (which every entry has, whatever its result)."""
-    return _ENTRY_BYTES + len(PROCESSING_FAILED) + 2 + _json_string_bytes(original)
 
 
 # --- The general path: any record ------------------------------------------------------------------------------
@@ -680,12 +681,12 @@ def _entries(
     entries: list[dict[str, Any]] = []
     append, reasons = entries.append, {}
     counts = Counter({OK: 0, DROPPED: 0, PROCESSING_FAILED: 0})  # of the general path's results; fast ones are Ok
-    partitions: dict[tuple[bytes, bytes], dict[str, Any]] = {}
+    partitions: dict[tuple[Any, ...], dict[str, Any]] = {}
     extra_bytes = 0  # metadata and escapes: what the sizes counted in bulk by _response_bytes leave out
     # Locals, not globals, in the loop: every lookup counts at a few microseconds a record.
     json_match, csv_match, json_pattern, checks = _FAST_JSON_MATCH, _FAST_CSV_MATCH, _FAST_JSON, _PATTERN_CHECKS
     for record in records:
-        data = record.get("data")
+        data: Any = record.get("data")
         try:
             raw = a2b_base64(data, strict_mode=True)
         except (TypeError, ValueError):  # not text, not base64: the general path says which
