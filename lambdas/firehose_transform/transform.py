@@ -586,8 +586,12 @@ def _value_pattern(spec: Mapping[str, Any], *, csv_cell: bool) -> str:
     return value if required else f"(?:{value}|null)"
 
 
-def _fast_patterns(schema: Mapping[str, Any]) -> tuple[re.Pattern[bytes], re.Pattern[bytes], bytes]:
-    """The JSON and CSV lines the fast path takes, and the JSON template a CSV line's cells fill, from the schema."""
+def _fast_patterns(schema: Mapping[str, Any]) -> tuple[re.Pattern[bytes], re.Pattern[bytes], bytes, bool]:
+    """The JSON and CSV lines the fast path takes, and the JSON template a CSV line's cells fill, from the schema.
+
+    The last item says whether the template takes ``match.groups()`` as they are (the CSV columns in schema order,
+    helper groups swallowed by ``%.0s``), which is faster than naming each group.
+    """
     specs = {spec["name"]: spec for spec in schema["fields"]}
     if any(_PLAIN_JSON_STRING(name) is None or not name.isidentifier() for name in specs):
         raise ValueError(f"{SCHEMA_PATH.name}: field names must be identifiers")
@@ -599,13 +603,17 @@ def _fast_patterns(schema: Mapping[str, Any]) -> tuple[re.Pattern[bytes], re.Pat
     # A line starting with "{" or "[" is JSON to the general path, whatever follows.
     cells = ",".join(_value_pattern(specs[column], csv_cell=True) for column in CSV_COLUMNS)
     csv_line = re.compile(rf"(?![{{\[]){cells}".encode())
-    template = ",".join(
-        f'"{name}":%s' if spec["type"] == "double" else f'"{name}":"%s"' for name, spec in specs.items()
-    )
-    return json_line, csv_line, f"{{{template}}}\n".encode()
+    groups = sorted(csv_line.groupindex, key=csv_line.groupindex.__getitem__)
+    in_order = [name for name in groups if name in specs] == list(specs)
+    pieces = {name: "%s" if spec["type"] == "double" else '"%s"' for name, spec in specs.items()}
+    if in_order:  # a helper group (the partition hour, inside its field's group) prints nothing: %.0s
+        template = "".join(f',"{name}":{pieces[name]}' if name in specs else "%.0s" for name in groups)[1:]
+    else:
+        template = ",".join(f'"{name}":{pieces[name]}' for name in specs)
+    return json_line, csv_line, f"{{{template}}}\n".encode(), in_order
 
 
-_FAST_JSON, _FAST_CSV, _CSV_TEMPLATE = _fast_patterns(SCHEMA)
+_FAST_JSON, _FAST_CSV, _CSV_TEMPLATE, _CSV_IN_ORDER = _fast_patterns(SCHEMA)
 _FAST_JSON_MATCH: Final = _FAST_JSON.fullmatch
 _FAST_CSV_MATCH: Final = _FAST_CSV.fullmatch
 _CSV_FIELD_ORDER: Final = tuple(field.name for field in FIELDS)
@@ -620,7 +628,7 @@ _PATTERN_CHECKS: Final = tuple(
 
 def _csv_payload(match: re.Match[bytes]) -> bytes:
     """The JSON line a CSV line the fast path took becomes: its cells in the template, empty doubles as null."""
-    cells = match.group(*_CSV_FIELD_ORDER)
+    cells = match.groups() if _CSV_IN_ORDER else match.group(*_CSV_FIELD_ORDER)
     payload = _CSV_TEMPLATE % cells
     if b"" in cells:
         # Only optional doubles can be empty, and in the template only they are unquoted: ':,' and ':}' appear
