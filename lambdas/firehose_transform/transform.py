@@ -646,15 +646,18 @@ def _patterns_hold(match: re.Match[bytes]) -> bool:
     return True
 
 
+# Month, day and hour as shared strings: a batch of many partitions then keeps far fewer objects alive.
+_TWO_DIGITS: Final = {f"{number:02d}".encode(): f"{number:02d}" for number in range(100)}
+
+
 def _fast_partition_keys(device: bytes, hour: bytes) -> dict[str, str]:
     """``partition_keys`` from a device id and a ``YYYY-MM-DDTHH`` captured by the fast path."""
-    moment = hour.decode("ascii")
     return {
         "device_id": device.decode("ascii"),
-        "year": moment[0:4],
-        "month": moment[5:7],
-        "day": moment[8:10],
-        "hour": moment[11:13],
+        "year": hour[0:4].decode("ascii"),
+        "month": _TWO_DIGITS[hour[5:7]],
+        "day": _TWO_DIGITS[hour[8:10]],
+        "hour": _TWO_DIGITS[hour[11:13]],
     }
 
 
