@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from infra.config import _ENV_NAME as ENV_NAME  # the one environment-name rule (infra/config)
 from lambdas.firehose_transform import transform
@@ -164,30 +164,37 @@ def _body(lines: list[Line], gzipped: bool) -> bytes:
     return gzip.compress(data, mtime=0) if gzipped else data
 
 
-class _Overall:
-    """Progress over every object's put_all call, as one bar."""
+class _Overall(Progress):
+    """One progress line over every object's ``put_all`` call, each of which counts from zero."""
 
-    def __init__(self, progress: Progress) -> None:
-        self.progress, self.written, self.not_written = progress, 0, 0
+    def __init__(self, total: int) -> None:
+        super().__init__(total, stream=sys.stderr, label="replay")
+        self.written = self.not_written = 0
 
     def update(self, written: int, not_written: int) -> None:
-        self.progress.update(self.written + written, self.not_written + not_written)
+        """Report the counts so far, across objects."""
+        super().update(self.written + written, self.not_written + not_written)
 
     def finish(self, written: int, not_written: int) -> None:
+        """One object is done: add its counts (the line at the very end is ``done``'s)."""
         self.written, self.not_written = self.written + written, self.not_written + not_written
+
+    def done(self) -> None:
+        """Report the final counts."""
+        super().finish(self.written, self.not_written)
 
 
 def apply(
     found: Plan, s3: S3Client, bucket: str, kinesis: PutRecordsClient, stream: str, *, max_attempts: int
 ) -> tuple[PutResult, int]:
     """Re-send every valid record, object by object, and move what was fully re-sent; the result and objects moved."""
-    overall = _Overall(Progress(found.valid, stream=sys.stderr, label="replay"))
+    overall = _Overall(found.valid)
     total, moved = PutResult(), 0
     for key, (lines, gzipped) in found.objects.items():
         entries = [line.entry for line in lines if line.entry is not None]
         if not entries:
             continue
-        result = put_all(kinesis, stream, entries, max_attempts=max_attempts, progress=cast(Progress, overall))
+        result = put_all(kinesis, stream, entries, max_attempts=max_attempts, progress=overall)
         total.add(result)
         if result.not_written:
             continue  # left as it was: a later run re-sends it
@@ -198,7 +205,7 @@ def apply(
         else:
             s3.delete_object(Bucket=bucket, Key=key)
         moved += 1
-    overall.progress.finish(overall.written, overall.not_written)
+    overall.done()
     return total, moved
 
 

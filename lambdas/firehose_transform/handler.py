@@ -8,6 +8,7 @@ Environment:
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -45,7 +46,17 @@ def partition_by_device() -> bool:
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Transform one Firehose batch; every input recordId comes back once, in order."""
-    batch = transform.transform_records(event["records"], partition_by_device=partition_by_device())
+    partition = partition_by_device()
+    # Nothing the transform builds can form a reference cycle (strings, and dicts of strings), so the cyclic
+    # collector would only rescan the event's records over and over while the entries are made: a third of the time
+    # with device partitioning, in the benchmark. Reference counting still frees everything as before.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        batch = transform.transform_records(event["records"], partition_by_device=partition)
+    finally:
+        if collecting:
+            gc.enable()
     invocation_id = event.get("invocationId")
     # One line per failed record, with the reason and never the payload (it is in the error prefix anyway).
     for failure in batch.failures:

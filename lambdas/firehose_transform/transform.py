@@ -8,8 +8,10 @@ input ``recordId`` exactly once, in the input order, each with a ``result`` and 
   fields exactly as they came (the raw zone keeps everything; the Glue job decides what to drop).
 * ``Dropped``: nothing to deliver (blank lines, a CSV header). ``data`` is the original data.
 * ``ProcessingFailed``: anything unparseable (bad base64, invalid UTF-8, bad JSON, wrong CSV column count, a missing
-  required field, a wrong type, a bad timestamp). ``data`` is the original data, unchanged, so Firehose writes it
-  to the bucket's error prefix, where it can be inspected and replayed: no reading is ever dropped silently.
+  required field, a wrong type, a bad timestamp), or a value strict JSON cannot hold (an extra field of ``1e999``,
+  which Python reads as infinity; a lone surrogate escape, which UTF-8 cannot encode). ``data`` is the original
+  data, unchanged, so Firehose writes it to the bucket's error prefix, where ``make replay`` can re-send it once it
+  is valid: no reading is ever dropped silently, and no value fails the whole invocation.
 
 Input formats. A record holds a JSON object, or a CSV line whose columns follow the schema's ``csv_columns``, or
 several such lines separated by newlines (a pretty-printed JSON object spread over several lines also works).
@@ -39,6 +41,12 @@ Firehose processor buffer (``BufferSizeInMBs``). Returning the original data alw
 under the same limit, and a response entry is smaller than its request entry, which also carries
 ``approximateArrivalTimestamp`` and ``kinesisRecordMetadata``. Re-ingesting the overflow (AWS's blueprint approach)
 would need boto3 and write permissions on the stream; this function stays standard-library only.
+
+Speed. Most records are already in the lake's form (what ``tools/producer.py`` sends): for those, a regular
+expression built from the schema proves that the general path would write the same text, and the record skips
+JSON decoding and encoding (see "The fast path" below). ``bench/bench_transform.py`` measures both paths against a
+base64 pass-through; the tests hold the responses to those of the transform before the fast path existed
+(``tests/lambdas/reference_transform.py``), byte for byte.
 """
 
 from __future__ import annotations
@@ -48,10 +56,12 @@ import json
 import math
 import re
 from binascii import a2b_base64, b2a_base64
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -437,10 +447,9 @@ _METADATA_BYTES: Final = (
     - len('""')
     + _SEPARATOR_BYTES
 )
-# An Ok entry's bytes apart from its record id and data: the keys, the result, and the quotes around the data.
-_OK_ENTRY_BYTES: Final = _ENTRY_BYTES + len(OK) + 2 + 2
 # Printable ASCII but '"' and '\': json.dumps writes such a string as it is, between two quotes.
 _PLAIN_JSON_STRING: Final = re.compile(r"[ !#-\[\]-~]*").fullmatch
+_PLAIN_BYTES: Final = bytes(code for code in range(ord(" "), ord("~") + 1) if chr(code) not in '"\\')
 
 
 def _json_string_bytes(text: str) -> int:
@@ -448,11 +457,6 @@ def _json_string_bytes(text: str) -> int:
     if _PLAIN_JSON_STRING(text):
         return len(text) + 2
     return len(json.dumps(text))
-
-
-def _failed_entry_bytes(original: str) -> int:
-    """Size of a ProcessingFailed entry without its record id (which every entry has, whatever its result)."""
-    return _ENTRY_BYTES + len(PROCESSING_FAILED) + 2 + _json_string_bytes(original)
 
 
 # --- The general path: any record ------------------------------------------------------------------------------
@@ -492,28 +496,27 @@ def _encode_readings(readings: list[dict[str, Any]]) -> str:
 
 
 def _general_path(record_id: str, data: object, partition_by_device: bool) -> tuple[dict[str, Any], int, str | None]:
-    """Any record to its response entry, the entry's size without its record id, and why it failed (None if not)."""
+    """Any record to its response entry, its extra size (see ``_response_bytes``), and why it failed (None if not)."""
     original = data if isinstance(data, str) else ""
     try:
         readings = parse_payload(_decode(data))
         # From here the original data is known to be valid base64: no escaping, its length is its size.
         entry: dict[str, Any]
         if not readings:
-            entry = {"recordId": record_id, "result": DROPPED, "data": original}
-            return entry, _ENTRY_BYTES + len(DROPPED) + 2 + len(original) + 2, None
+            return {"recordId": record_id, "result": DROPPED, "data": original}, 0, None
         entry = {"recordId": record_id, "result": OK, "data": ""}
-        size = _OK_ENTRY_BYTES
+        extra = 0
         if partition_by_device:
             keys = partition_keys(readings[0])
             if any(partition_keys(reading) != keys for reading in readings[1:]):
                 raise RecordError("lines belong to different partitions (device or hour)")
             entry["metadata"] = {"partitionKeys": keys}
-            size += _METADATA_BYTES + _json_string_bytes(keys["device_id"])
-        entry["data"] = encoded = _encode_readings(readings)
-        return entry, size + len(encoded), None
+            extra = _METADATA_BYTES + _json_string_bytes(keys["device_id"])
+        entry["data"] = _encode_readings(readings)
+        return entry, extra, None
     except RecordError as error:
         entry = {"recordId": record_id, "result": PROCESSING_FAILED, "data": original}
-        return entry, _failed_entry_bytes(original), str(error)
+        return entry, _json_string_bytes(original) - len(original) - 2, str(error)
 
 
 # --- The fast path: records already in the lake's form ---------------------------------------------------------
@@ -524,8 +527,9 @@ def _general_path(record_id: str, data: object, partition_by_device: bool) -> tu
 # a JSON template. Anything the expressions do not recognise takes the general path, which answers these records
 # identically (the tests hold the two to the same responses); so the fast path never decides that a record fails.
 
-# A JSON string that the decoder and the encoder (ensure_ascii=False) both leave as it is: no escape, no control.
-_RAW_STRING: Final = r'"[^"\\\x00-\x1f]*"'
+# A JSON string that the decoder and the encoder (ensure_ascii=False) both leave as it is: printable ASCII, no escape.
+# ASCII only, so that whatever the fast path takes is valid UTF-8 and one byte is one character.
+_RAW_STRING: Final = r'"[ !#-\[\]-~]*"'
 # Printable ASCII without '"' and '\' (and, in CSV, without ','), no space at either end: strip() keeps it, and
 # json.dumps writes it unchanged between two quotes.
 _PLAIN_VALUE: Final = r"[!#-\[\]-~](?:[ !#-\[\]-~]*[!#-\[\]-~])?"
@@ -542,7 +546,6 @@ _CANONICAL_TIME: Final = (
     r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(?!000)\d{3})?Z"
 )
 _JSON_SCALAR: Final = rf"(?:{_RAW_STRING}|true|false|null|{_CANONICAL_INTEGER}|{_CANONICAL_DOUBLE})"
-_EXTRA_KEYS: Final = re.compile(rb',"([^"\\\x00-\x1f]*)":').findall
 
 
 def _embeddable(pattern: str) -> str | None:
@@ -583,29 +586,37 @@ def _value_pattern(spec: Mapping[str, Any], *, csv_cell: bool) -> str:
     return value if required else f"(?:{value}|null)"
 
 
-def _fast_patterns(schema: Mapping[str, Any]) -> tuple[re.Pattern[bytes], re.Pattern[bytes], bytes]:
-    """The JSON and CSV lines the fast path takes, and the JSON template a CSV line's cells fill, from the schema."""
+def _fast_patterns(schema: Mapping[str, Any]) -> tuple[re.Pattern[bytes], re.Pattern[bytes], bytes, bool]:
+    """The JSON and CSV lines the fast path takes, and the JSON template a CSV line's cells fill, from the schema.
+
+    The last item says whether the template takes ``match.groups()`` as they are (the CSV columns in schema order,
+    helper groups swallowed by ``%.0s``), which is faster than naming each group.
+    """
     specs = {spec["name"]: spec for spec in schema["fields"]}
     if any(_PLAIN_JSON_STRING(name) is None or not name.isidentifier() for name in specs):
         raise ValueError(f"{SCHEMA_PATH.name}: field names must be identifiers")
     members = ",".join(f'"{name}":{_value_pattern(spec, csv_cell=False)}' for name, spec in specs.items())
-    # The first extra field's key is captured: with more than one, the keys are checked for repeats.
-    extra = rf',"(?P<_extra>(?!(?:{"|".join(specs)})")[^"\\\x00-\x1f]*)":{_JSON_SCALAR}'
-    json_line = re.compile(rf"\{{{members}(?:{extra}(?P<_more>(?:,{_RAW_STRING}:{_JSON_SCALAR})*))?\}}".encode())
+    # At most one extra field, and not a schema field again: the decoder would merge a repeated key, and the text
+    # would not come back as it came.
+    extra = rf',(?!"(?:{"|".join(specs)})"){_RAW_STRING}:{_JSON_SCALAR}'
+    json_line = re.compile(rf"\{{{members}(?:{extra})?\}}".encode())
     # A line starting with "{" or "[" is JSON to the general path, whatever follows.
     cells = ",".join(_value_pattern(specs[column], csv_cell=True) for column in CSV_COLUMNS)
     csv_line = re.compile(rf"(?![{{\[]){cells}".encode())
-    template = ",".join(
-        f'"{name}":%s' if spec["type"] == "double" else f'"{name}":"%s"' for name, spec in specs.items()
-    )
-    return json_line, csv_line, f"{{{template}}}\n".encode()
+    groups = sorted(csv_line.groupindex, key=csv_line.groupindex.__getitem__)
+    in_order = [name for name in groups if name in specs] == list(specs)
+    pieces = {name: "%s" if spec["type"] == "double" else '"%s"' for name, spec in specs.items()}
+    if in_order:  # a helper group (the partition hour, inside its field's group) prints nothing: %.0s
+        template = "".join(f',"{name}":{pieces[name]}' if name in specs else "%.0s" for name in groups)[1:]
+    else:
+        template = ",".join(f'"{name}":{pieces[name]}' for name in specs)
+    return json_line, csv_line, f"{{{template}}}\n".encode(), in_order
 
 
-_FAST_JSON, _FAST_CSV, _CSV_TEMPLATE = _fast_patterns(SCHEMA)
+_FAST_JSON, _FAST_CSV, _CSV_TEMPLATE, _CSV_IN_ORDER = _fast_patterns(SCHEMA)
 _FAST_JSON_MATCH: Final = _FAST_JSON.fullmatch
 _FAST_CSV_MATCH: Final = _FAST_CSV.fullmatch
 _CSV_FIELD_ORDER: Final = tuple(field.name for field in FIELDS)
-_FIELD_KEYS: Final = frozenset(name.encode() for name in _FIELD_NAMES)
 # Patterns the expressions could not embed are checked on the captured value. On ASCII text, which is all the fast
 # path takes, the pattern compiled for bytes matches what the str one does.
 _PATTERN_CHECKS: Final = tuple(
@@ -615,52 +626,38 @@ _PATTERN_CHECKS: Final = tuple(
 )
 
 
-def _fast_path(data: object) -> tuple[str, re.Match[bytes]] | None:
-    """The base64 output of a record the fast path recognises, and the match that proved it; None for any other."""
-    if type(data) is not str:
-        return None
-    try:
-        raw = a2b_base64(data, strict_mode=True)
-    except ValueError:  # binascii.Error, or non-ASCII text: the general path says which
-        return None
-    if not raw.isascii():  # so every byte is a character, and valid UTF-8
-        return None
-    if raw[:1] == b"{":
-        match = _FAST_JSON_MATCH(raw)
-        if match is None:
-            return None
-        if match["_more"]:
-            keys = _EXTRA_KEYS(match["_more"])
-            # The decoder would merge repeated keys: the text would not come back as it came.
-            if len(set(keys)) != len(keys) or match["_extra"] in keys or not _FIELD_KEYS.isdisjoint(keys):
-                return None
-        payload = raw + b"\n"
-    else:
-        match = _FAST_CSV_MATCH(raw)
-        if match is None:
-            return None
-        cells = match.group(*_CSV_FIELD_ORDER)
-        payload = _CSV_TEMPLATE % cells
-        if b"" in cells:
-            # Only optional doubles can be empty, and in the template only they are unquoted: ':,' and ':}' appear
-            # nowhere else, as no cell holds a comma or a quote.
-            payload = payload.replace(b":,", b":null,").replace(b":}", b":null}")
+def _csv_payload(match: re.Match[bytes]) -> bytes:
+    """The JSON line a CSV line the fast path took becomes: its cells in the template, empty doubles as null."""
+    cells = match.groups() if _CSV_IN_ORDER else match.group(*_CSV_FIELD_ORDER)
+    payload = _CSV_TEMPLATE % cells
+    if b"" in cells:
+        # Only optional doubles can be empty, and in the template only they are unquoted: ':,' and ':}' appear
+        # nowhere else, as no cell holds a comma or a quote.
+        payload = payload.replace(b":,", b":null,").replace(b":}", b":null}")
+    return payload
+
+
+def _patterns_hold(match: re.Match[bytes]) -> bool:
+    """Whether the captured values match the schema patterns the expressions could not embed."""
     for name, check in _PATTERN_CHECKS:
         value = match[name]
         if value is not None and check(value) is None:
-            return None
-    return b2a_base64(payload, newline=False).decode("ascii"), match
+            return False
+    return True
+
+
+# Month, day and hour as shared strings: a batch of many partitions then keeps far fewer objects alive.
+_TWO_DIGITS: Final = {f"{number:02d}".encode(): f"{number:02d}" for number in range(100)}
 
 
 def _fast_partition_keys(device: bytes, hour: bytes) -> dict[str, str]:
     """``partition_keys`` from a device id and a ``YYYY-MM-DDTHH`` captured by the fast path."""
-    moment = hour.decode("ascii")
     return {
         "device_id": device.decode("ascii"),
-        "year": moment[0:4],
-        "month": moment[5:7],
-        "day": moment[8:10],
-        "hour": moment[11:13],
+        "year": hour[0:4].decode("ascii"),
+        "month": _TWO_DIGITS[hour[5:7]],
+        "day": _TWO_DIGITS[hour[8:10]],
+        "hour": _TWO_DIGITS[hour[11:13]],
     }
 
 
@@ -674,57 +671,107 @@ def transform_records(
     max_response_bytes: int = LAMBDA_RESPONSE_LIMIT_BYTES,
 ) -> BatchResult:
     """Transform a Firehose batch: one response entry per input record, in order, within the response limit."""
-    entries: list[dict[str, Any]] = []
-    sizes: list[int] = []  # of each entry without its record id, whose size is known for all at once below
-    originals: list[object] = []
-    reasons: dict[int, str] = {}
-    for index, record in enumerate(records):
-        record_id: str = record["recordId"]
-        data = record.get("data")
-        fast = _fast_path(data)
-        if fast is None:
-            entry, size, reason = _general_path(record_id, data, partition_by_device)
-            if reason is not None:
-                reasons[index] = reason
-        else:
-            encoded, match = fast
-            entry = {"recordId": record_id, "result": OK, "data": encoded}
-            size = _OK_ENTRY_BYTES + len(encoded)
-            if partition_by_device:
-                device, hour = match.group(DEVICE_FIELD, "_hour")
-                entry["metadata"] = {"partitionKeys": _fast_partition_keys(device, hour)}
-                size += _METADATA_BYTES + len(device) + 2  # a plain ASCII device id needs no escape
-        entries.append(entry)
-        sizes.append(size)
-        originals.append(data)
-    size = _fit(entries, sizes, originals, reasons, max_response_bytes)
-    counts = {OK: 0, DROPPED: 0, PROCESSING_FAILED: 0}
-    for entry in entries:
-        counts[entry["result"]] += 1
+    records = records if isinstance(records, list) else list(records)
+    entries, reasons, counts, extra_bytes = _entries(records, partition_by_device)
+    size = _response_bytes(entries, counts, extra_bytes)
+    if size > max_response_bytes:
+        size = _fit(entries, records, reasons, size, max_response_bytes)
+        counts = Counter(dict.fromkeys((OK, DROPPED, PROCESSING_FAILED), 0))
+        counts.update(map(_RESULT, entries))
     failures = [Failure(entries[index]["recordId"], reasons[index]) for index in sorted(reasons)]
-    return BatchResult(entries, failures, counts, size)
+    return BatchResult(entries, failures, dict(counts), size)
+
+
+def _entries(
+    records: list[Mapping[str, Any]], partition_by_device: bool
+) -> tuple[list[dict[str, Any]], dict[int, str], Counter[str], int]:
+    """Each record's entry, why those that failed did (by position), the count of each result, and the extra bytes.
+
+    The hot loop: the fast path is written out here rather than called, which saves a good share of its cost.
+    """
+    entries: list[dict[str, Any]] = []
+    append, reasons = entries.append, {}
+    counts = Counter({OK: 0, DROPPED: 0, PROCESSING_FAILED: 0})  # of the general path's results; fast ones are Ok
+    partitions: dict[tuple[Any, ...], dict[str, Any]] = {}
+    extra_bytes = 0  # metadata and escapes: what the sizes counted in bulk by _response_bytes leave out
+    # Locals, not globals, in the loop: every lookup counts at a few microseconds a record.
+    json_match, csv_match, json_pattern, checks = _FAST_JSON_MATCH, _FAST_CSV_MATCH, _FAST_JSON, _PATTERN_CHECKS
+    for record in records:
+        data: Any = record.get("data")
+        try:
+            raw = a2b_base64(data, strict_mode=True)
+        except (TypeError, ValueError):  # not text, not base64: the general path says which
+            raw = b""
+        match = json_match(raw) if raw[:1] == b"{" else csv_match(raw)
+        if match is None or type(data) is not str or (checks and not _patterns_hold(match)):
+            entry, extra, reason = _general_path(record["recordId"], data, partition_by_device)
+            extra_bytes += extra
+            counts[entry["result"]] += 1
+            if reason is not None:
+                reasons[len(entries)] = reason
+            append(entry)
+            continue
+        payload = raw + b"\n" if match.re is json_pattern else _csv_payload(match)
+        entry = {"recordId": record["recordId"], "result": OK, "data": b2a_base64(payload, newline=False).decode()}
+        if partition_by_device:
+            # A batch spans few devices and hours: each partition's metadata is made once and shared by its entries.
+            where = match.group(DEVICE_FIELD, "_hour")
+            metadata = partitions.get(where)
+            if metadata is None:
+                metadata = partitions[where] = {"partitionKeys": _fast_partition_keys(*where)}
+            entry["metadata"] = metadata
+            extra_bytes += _METADATA_BYTES + 2 + len(where[0])  # a plain ASCII device id: no escape
+        append(entry)
+    counts[OK] += len(entries) - counts.total()
+    return entries, reasons, counts, extra_bytes
+
+
+_RESULT: Final = itemgetter("result")
+_DATA: Final = itemgetter("data")
+_RECORD_ID: Final = itemgetter("recordId")
+
+
+def _response_bytes(entries: list[dict[str, Any]], counts: Mapping[str, int], extra_bytes: int) -> int:
+    """The size of the serialised response, counted in bulk: every entry's keys, record id, result and data.
+
+    Record ids are measured as json.dumps writes them, escapes and all; results and data (base64, or the original
+    data) are counted as written unescaped, and ``extra_bytes`` adds the metadata and any escapes on top.
+    """
+    separators = _SEPARATOR_BYTES * max(len(entries) - 1, 0)
+    ids = "".join(map(_RECORD_ID, entries))
+    if ids.isascii() and not ids.encode("ascii").translate(None, _PLAIN_BYTES):  # the usual: nothing to escape
+        ids_bytes = len(ids) + 2 * len(entries)
+    else:
+        ids_bytes = sum(map(_json_string_bytes, map(_RECORD_ID, entries)))
+    results_bytes = sum(count * (len(result) + 2) for result, count in counts.items())
+    data_bytes = sum(map(len, map(_DATA, entries))) + 2 * len(entries)
+    fixed_bytes = _ENVELOPE_BYTES + separators + _ENTRY_BYTES * len(entries)
+    return fixed_bytes + ids_bytes + results_bytes + data_bytes + extra_bytes
+
+
+def _saving(entry: Mapping[str, Any], original: str) -> int:
+    """Bytes saved by returning an Ok record's original (base64, so unescaped) data as ProcessingFailed instead."""
+    metadata = entry.get("metadata")
+    keys_bytes = 0 if metadata is None else _METADATA_BYTES + _json_string_bytes(metadata["partitionKeys"]["device_id"])
+    return len(OK) + len(entry["data"]) + keys_bytes - len(PROCESSING_FAILED) - len(original)
 
 
 def _fit(
-    entries: list[dict[str, Any]], sizes: list[int], originals: list[object], reasons: dict[int, str], limit: int
+    entries: list[dict[str, Any]], records: list[Mapping[str, Any]], reasons: dict[int, str], total: int, limit: int
 ) -> int:
     """Demote the Ok records that grew most until the response fits; return its size in bytes."""
-    # The record ids as json.dumps writes them, escapes and all, less the list's brackets and separators.
-    separators = _SEPARATOR_BYTES * max(len(entries) - 1, 0)
-    ids_bytes = len(json.dumps([entry["recordId"] for entry in entries])) - len("[]") - separators
-    total = _ENVELOPE_BYTES + separators + ids_bytes + sum(sizes)
-    if total <= limit:
-        return total
-    savings = []
-    for index, entry in enumerate(entries):
-        original = originals[index]
-        if entry["result"] == OK and isinstance(original, str):  # an Ok record's data was a base64 string
-            savings.append((sizes[index] - _failed_entry_bytes(original), index))
+    savings = [
+        (_saving(entry, records[index]["data"]), index) for index, entry in enumerate(entries) if entry["result"] == OK
+    ]
     savings.sort(key=lambda pair: pair[0], reverse=True)
     for saving, index in savings:
         if total <= limit or saving <= 0:
             break  # fits, or (sorted) nothing further down the list would save anything
-        entries[index] = {"recordId": entries[index]["recordId"], "result": PROCESSING_FAILED, "data": originals[index]}
+        entries[index] = {
+            "recordId": entries[index]["recordId"],
+            "result": PROCESSING_FAILED,
+            "data": records[index]["data"],
+        }
         reasons[index] = (
             f"response size limit: the transformed batch would exceed {limit} bytes, so the original data is "
             "returned; lower the Firehose processor's BufferSizeInMBs"

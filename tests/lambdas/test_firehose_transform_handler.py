@@ -8,6 +8,7 @@ Lambda packaging (the asset folder imported as top-level modules, standard libra
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import logging
 import subprocess
@@ -323,3 +324,18 @@ def _reading(
     status: str,
 ) -> dict[str, Any]:
     return dict(zip(_FIELD_ORDER, (device_id, event_time, temperature_c, humidity_pct, battery_v, status), strict=True))
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_the_handler_leaves_the_garbage_collector_as_it_found_it(
+    firehose_event: LoadEvent, monkeypatch: pytest.MonkeyPatch, collecting: bool
+) -> None:
+    # Given the cyclic garbage collector on or off (the handler pauses it while it builds the entries)
+    monkeypatch.delenv("PARTITIONING", raising=False)
+    (gc.enable if collecting else gc.disable)()
+    try:
+        # When a batch is transformed, then the collector is in the same state afterwards
+        handler.handler(firehose_event("firehose_csv.json"), None)
+        assert gc.isenabled() is collecting
+    finally:
+        gc.enable()

@@ -162,11 +162,37 @@ def test_quarantine_rows_of_known_devices_are_resent_without_the_quarantine_colu
     (sent,) = _stream_data(lake)
     assert json.loads(sent) == {"device_id": "sensor-0001", "event_time": "2026-11-26T08:15:00Z", "status": "ok"}
     # And the two others stay in the quarantine, with their reasons printed
-    out = capsys.readouterr().out
-    assert "unknown_device" in out
-    assert "invalid JSON" in out
+    captured = capsys.readouterr()
+    assert "unknown_device" in captured.out
+    assert "invalid JSON" in captured.out
+    assert "replay: 1/1 records sent (100%), 0 not written" in captured.err
     kept = gzip.decompress(_keys(lake, CURATED)[key]).decode().splitlines()
     assert [json.loads(line) for line in kept] == rows[1:]
+
+
+class _RefusingStream:
+    """A Kinesis client that takes no record: every one fails with a non-retryable error."""
+
+    def put_records(self, *, Records: list[Any], StreamName: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        failed = {"ErrorCode": "AccessDeniedException", "ErrorMessage": "denied"}
+        return {"FailedRecordCount": len(Records), "Records": [failed for _ in Records]}
+
+
+def test_an_object_whose_records_were_not_all_written_is_left_untouched(
+    lake: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the error object, and a stream that refuses every record
+    _put_errors(lake)
+    before = _keys(lake, RAW)
+    clients = lake["clients"] | {"kinesis": _RefusingStream()}
+
+    # When replay applies
+    status = replay.main(["--stack-outputs", lake["outputs"], "--source", "errors", "--apply"], clients=clients)
+
+    # Then it fails with one line saying how many were not written, and the object is exactly as it was
+    assert status == 1
+    assert "2 records were not written ({'AccessDeniedException': 2})" in capsys.readouterr().err
+    assert _keys(lake, RAW) == before
 
 
 def test_since_skips_objects_filed_before_the_date(lake: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
