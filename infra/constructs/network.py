@@ -37,14 +37,14 @@ INTERFACE_SERVICES = {
 }
 
 
-def s3_endpoint_statements(scope: Construct, environment: str) -> list[iam.PolicyStatement]:
+def s3_endpoint_statements(scope: Construct, resource_prefix: str) -> list[iam.PolicyStatement]:
     """The S3 gateway endpoint's policy: the lake's data buckets, and read-only the CDK assets bucket.
 
     The lake's bucket names are derived, not referenced (see lake_bucket.py), and end with this account's
     `-<account>-<region>-an` suffix, so the VPC cannot reach a look-alike bucket of another account.
     """
     stack = Stack.of(scope)
-    lake = [bucket_arn(scope, environment, zone) for zone in DATA_ZONES]
+    lake = [bucket_arn(scope, resource_prefix, zone) for zone in DATA_ZONES]
     # Glue jobs that run in the VPC fetch their scripts and modules from the CDK assets bucket (Code.from_asset);
     # read-only, so the VPC can never write there. No AWS-owned bucket is listed: nothing in this VPC runs an
     # operating-system package manager (the Amazon Linux repositories) and Glue reaches its own buckets itself.
@@ -76,7 +76,7 @@ class LakeNetwork(Construct):
         scope: Construct,
         id: str,
         *,
-        environment: str,
+        resource_prefix: str,
         key: kms.IKey,
         availability_zones: Sequence[str] | None,
         interface_endpoints: bool,
@@ -117,31 +117,33 @@ class LakeNetwork(Construct):
         self.s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[isolated]
         )
-        for statement in s3_endpoint_statements(self, environment):
+        for statement in s3_endpoint_statements(self, resource_prefix):
             self.s3_endpoint.add_to_policy(statement)
 
         self.endpoint_security_group: ec2.SecurityGroup | None = None
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         if interface_endpoints:
-            self.endpoint_security_group = ec2.SecurityGroup(
+            self._add_interface_endpoints(isolated)
+
+    def _add_interface_endpoints(self, subnets: ec2.SubnetSelection) -> None:
+        """Glue, KMS, CloudWatch Logs and STS inside the VPC, reachable on 443 from the VPC only."""
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description="Interface endpoints: HTTPS from inside the VPC only.",
+            allow_all_outbound=False,
+        )
+        self.endpoint_security_group.add_ingress_rule(ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "HTTPS from the VPC")
+        for name, service in INTERFACE_SERVICES.items():
+            self.interface_endpoints[name] = ec2.InterfaceVpcEndpoint(
                 self,
-                "EndpointSecurityGroup",
+                f"{name}Endpoint",
                 vpc=self.vpc,
-                description="Interface endpoints: HTTPS from inside the VPC only.",
-                allow_all_outbound=False,
+                service=service,
+                subnets=subnets,
+                security_groups=[self.endpoint_security_group],
+                private_dns_enabled=True,
+                # The security group above already admits the VPC on 443, and nothing else.
+                open=False,
             )
-            self.endpoint_security_group.add_ingress_rule(
-                ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "HTTPS from the VPC"
-            )
-            for name, service in INTERFACE_SERVICES.items():
-                self.interface_endpoints[name] = ec2.InterfaceVpcEndpoint(
-                    self,
-                    f"{name}Endpoint",
-                    vpc=self.vpc,
-                    service=service,
-                    subnets=isolated,
-                    security_groups=[self.endpoint_security_group],
-                    private_dns_enabled=True,
-                    # The security group above already admits the VPC on 443, and nothing else.
-                    open=False,
-                )

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.synth import ROOT, cdk_json
+from tests.synth import ROOT, cdk_context
 
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 QUIET = {
@@ -36,7 +36,7 @@ def _run_app(context: dict[str, Any], outdir: Path) -> subprocess.CompletedProce
 
 
 def _context(**overrides: Any) -> dict[str, Any]:
-    return {**cdk_json()["context"], **overrides}
+    return {**cdk_context(), **overrides}
 
 
 def test_a_bad_setting_is_one_line_and_no_stack_trace(tmp_path: Path) -> None:
