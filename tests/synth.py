@@ -14,6 +14,7 @@ from infra.config import EnvironmentSettings
 from infra.lake import Lake
 from infra.synthesis import ROOT, Synthesis, cdk_context, environment_names, load_settings
 from infra.synthesis import synthesize as synthesize_environment
+from tools.security.synthesis import REVIEW_OPTIONS
 
 __all__ = ["ROOT", "cdk_context", "load_settings"]
 
@@ -63,17 +64,16 @@ class Synthesized:
 
 
 def synthesize(
-    name: str, outdir: Path, *, environments: dict[str, Any] | None = None, defer_acknowledgments: bool = False
+    name: str, outdir: Path, *, environments: dict[str, Any] | None = None, for_review: bool = False
 ) -> Synthesized:
-    """Synthesize environment `name` (of cdk.json, or of `environments` when given), without the nag packs."""
-    synthesis = synthesize_environment(
-        name,
-        outdir,
-        context={"environments": environments} if environments is not None else None,
-        nag=False,
-        defer_acknowledgments=defer_acknowledgments,
-        path_metadata=defer_acknowledgments,
-    )
+    """Synthesize environment `name` (of cdk.json, or of `environments` when given), without the nag packs.
+
+    `for_review`: as the security gate synthesizes (acknowledgments deferred, construct paths in the templates), so
+    that one synthesis serves both the template tests and the gate's review.
+    """
+    options = REVIEW_OPTIONS if for_review else {"nag": False}
+    context = {"environments": environments} if environments is not None else None
+    synthesis = synthesize_environment(name, outdir, context=context, **options)
     files = {stack_name.rsplit("-", 1)[-1]: path for stack_name, path in synthesis.templates.items()}
     return Synthesized(
         settings=synthesis.settings,
@@ -91,9 +91,16 @@ def normalise_assets(template: dict[str, Any]) -> dict[str, Any]:
     """The template with asset hashes replaced, so snapshots change only when the infrastructure does.
 
     CDK orders an IAM statement's resources by their text, so a new asset hash can reorder them; the order means
-    nothing to IAM, and sorting them after the hashes are replaced keeps the snapshot still.
+    nothing to IAM, and sorting them after the hashes are replaced keeps the snapshot still. Construct paths
+    (written for the security review) are left out: the logical IDs already name each resource.
     """
-    return dict(_sort_statement_resources(json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template)))))
+    normalised = json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
+    for resource in normalised.get("Resources", {}).values():
+        metadata = resource.get("Metadata", {})
+        metadata.pop("aws:cdk:path", None)
+        if "Metadata" in resource and not metadata:
+            del resource["Metadata"]
+    return dict(_sort_statement_resources(normalised))
 
 
 def _sort_statement_resources(node: Any) -> Any:

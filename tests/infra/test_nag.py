@@ -12,7 +12,8 @@ from aws_cdk import aws_s3 as s3
 from infra.constructs.iam_findings import resource_finding
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.nag import NAG_PACKS, acknowledge
-from tests.synth import ENV_UNITS, ROOT, Synthesized
+from tests.synth import ENV_UNITS, ENVIRONMENTS, ROOT
+from tools.security.model import Report
 
 
 def _findings(pack: type, stack: cdk.Stack) -> list[str]:
@@ -27,9 +28,25 @@ def _findings(pack: type, stack: cdk.Stack) -> list[str]:
 
 @pytest.mark.parametrize("pack", NAG_PACKS, ids=lambda pack: pack.__name__)
 @pytest.mark.parametrize(("env", "unit"), ENV_UNITS)
-def test_no_unacknowledged_findings(synthesized: dict[str, Synthesized], env: str, unit: str, pack: type) -> None:
-    stack = next(s for s in synthesized[env].lake.stacks if s.stack_name.endswith(f"-{unit}"))
-    assert _findings(pack, stack) == []
+def test_no_unacknowledged_findings(security_review: Report, env: str, unit: str, pack: type) -> None:
+    # Given the security gate's review of the environment (every pack, before and after the acknowledgments)
+    ruleset = pack().name
+    stack = f"MlDataLake-{env}-{unit}"
+    reported = [f for f in security_review.findings if (f.tool, f.environment, f.stack) == ("cdk-nag", env, stack)]
+    # Then the pack did look at the stack, and every finding it reports there is acknowledged with a reason
+    assert security_review.resources[env][stack] > 0
+    assert [
+        f"{f.rule} at {f.resource}: {f.reason or f.message}" for f in reported if f.ruleset == ruleset and f.fails
+    ] == []
+
+
+def test_the_review_accepts_each_environment_and_every_acknowledgment_is_used(security_review: Report) -> None:
+    # The same verdict as `make security`: nothing unacknowledged, nothing stale, for every tool
+    assert security_review.environments == ENVIRONMENTS
+    assert [f"{f.tool} {f.rule} at {f.environment} {f.resource}: {f.reason}" for f in security_review.failing] == []
+    # And the tools did run: findings of cdk-nag and checkov accepted with reasons, checks that checkov passed
+    assert {"cdk-nag", "checkov"} <= {f.tool for f in security_review.findings if f.status == "acknowledged"}
+    assert all(security_review.checkov_passed.get(env, 0) > 0 for env in ENVIRONMENTS)
 
 
 def test_the_gate_reports_an_unencrypted_bucket_by_rule_and_path() -> None:

@@ -12,7 +12,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.nag import PendingAcknowledgment, deferred_acknowledgments
-from infra.synthesis import environment_names
+from infra.synthesis import Synthesis, environment_names
 from infra.synthesis import synthesize as synthesize_environment
 
 
@@ -27,20 +27,39 @@ class SynthesizedEnvironment:
     outdir: Path
 
 
-__all__ = ["SynthesizedEnvironment", "environment_names", "synthesize", "synthesize_app"]
+__all__ = [
+    "REVIEW_OPTIONS",
+    "SynthesizedEnvironment",
+    "environment_names",
+    "for_review",
+    "synthesize",
+    "synthesize_app",
+]
 
 
 def synthesize(name: str, outdir: Path) -> SynthesizedEnvironment:
     """Synthesize environment `name` of cdk.json into `outdir` (emptied first), its acknowledgments deferred."""
     if outdir.exists():
         shutil.rmtree(outdir)
-    synthesis = synthesize_environment(name, outdir, nag=False, defer_acknowledgments=True, path_metadata=True)
+    return for_review(name, synthesize_environment(name, outdir, **REVIEW_OPTIONS))
+
+
+# How an environment is synthesized for review: acknowledgments recorded, not applied (the gate applies them after a
+# first run of the packs, to see what each covers); construct paths in the templates (cfn-lint and checkov name
+# logical IDs, the report shows paths); the packs not registered (the gate runs them itself).
+REVIEW_OPTIONS: dict[str, Any] = {"nag": False, "defer_acknowledgments": True, "path_metadata": True}
+
+
+def for_review(name: str, synthesis: Synthesis) -> SynthesizedEnvironment:
+    """An environment synthesized with REVIEW_OPTIONS (by `make security` or a test session), as the gate reads it."""
+    if not synthesis.pending:
+        raise ValueError(f"{name} was synthesized with its acknowledgments applied; the gate needs them deferred")
     return SynthesizedEnvironment(
         name=name,
         stacks=synthesis.lake.stacks,
         templates=synthesis.templates,
         pending=synthesis.pending,
-        outdir=outdir,
+        outdir=synthesis.outdir,
     )
 
 
