@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Aspects, Environment, Stack
+from aws_cdk import Environment, Stack
 from constructs import Construct
 
-from infra.checkov import SkipChecksOnCdkHandlers
+from infra.checkov import skip_checks_on_cdk_handlers
 from infra.config import EnvironmentSettings
 from infra.constructs.alarms import AlertTarget, alarms_in
 from infra.removal import removal_policy
@@ -100,5 +100,5 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
     for stack in lake.stacks:
         tag_stack(stack, {"Environment": name, **settings.tags})
         # checkov also checks the handlers of CDK's own custom resources; each skip is on the handler, with its reason.
-        Aspects.of(stack).add(SkipChecksOnCdkHandlers())
+        skip_checks_on_cdk_handlers(stack)
     return lake
