@@ -56,7 +56,9 @@ synth: setup ## Synthesize one environment (ENV=sandbox) into cdk.out and list i
 	$(CDK) synth $(CDK_FLAGS) --quiet -c env=$(ENV) --output $(OUT)
 	@$(BIN)/python -m tools.synth_summary $(OUT)
 
-test: setup lint typecheck unit security ## Run everything CI runs: format, lint, types, tests, the security gate
+# The unit tests synthesize each environment once and run the security gate's review on it (tests/conftest.py), so
+# `make test` holds the gate's verdict without synthesizing again; `make security` writes the reports.
+test: setup lint typecheck unit ## Run everything CI runs: format, lint, types, tests, the security gate
 
 # --- parts of `make test` ----------------------------------------------------------------------------------------
 
@@ -71,7 +73,7 @@ MYPY_CACHE ?= $(HOME)/.cache/ml-data-lake/mypy
 typecheck: setup ## mypy --strict over the code
 	$(BIN)/mypy --cache-dir $(MYPY_CACHE)
 
-unit: setup $(CHECKOV_VENV)/.installed ## pytest: config, templates, snapshots, cdk-nag, cfn-lint, Lambda, Glue, tools
+unit: setup $(CHECKOV_VENV)/.installed ## pytest: config, templates, snapshots, the security gate, Lambda, Glue, tools
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 security: setup $(CHECKOV_VENV)/.installed ## cdk-nag, cfn-lint, checkov and cfn-guard (Control Tower) over every environment; reports/security/

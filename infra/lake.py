@@ -1,21 +1,29 @@
-"""Composes one environment's stacks; the only place that knows how the stacks depend on each other."""
+"""Composes one environment's stacks; the only place that knows how the stacks depend on each other.
+
+Stacks pass each other objects (keys, buckets, topics, streams, the database), never names to rebuild them from;
+CDK turns each use across stacks into a reference, which also orders the deployment.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from aws_cdk import Aspects, Environment, Stack, Tags
+from aws_cdk import Environment, Stack
 from constructs import Construct
 
-from infra.checkov import SkipChecksOnCdkHandlers
+from infra.checkov import skip_checks_on_cdk_handlers
 from infra.config import EnvironmentSettings
+from infra.constructs.alarms import AlertTarget, alarms_in
+from infra.removal import removal_policy
 from infra.stacks.core import CoreStack
 from infra.stacks.ingestion import IngestionStack
 from infra.stacks.ml import MlStack
-from infra.stacks.monitoring import MonitoringStack, alarms_in
+from infra.stacks.monitoring import MonitoringStack
 from infra.stacks.network import NetworkStack
 from infra.stacks.processing import ProcessingStack
 from infra.stacks.storage import StorageStack
+from infra.tagging import tag_stack
 
 
 @dataclass(frozen=True)
@@ -40,99 +48,75 @@ class Lake:
 def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
     """Create the stacks of the environment `settings` describes, named `MlDataLake-<env>-<Unit>`."""
     env = Environment(account=settings.account, region=settings.region) if settings.account else None
-    common = {"env": env, "termination_protection": settings.termination_protection}
+    name = settings.name
 
-    core = CoreStack(
-        scope,
-        settings.stack_name("Core"),
-        settings=settings,
-        description=f"ML data lake ({settings.name}): the lake key and the alert topic.",
-        **common,
-    )
+    def common(unit: str, description: str) -> dict[str, Any]:
+        return {
+            "scope": scope,
+            "id": settings.stack_name(unit),
+            "settings": settings,
+            "env": env,
+            "termination_protection": settings.termination_protection,
+            "description": f"ML data lake ({name}): {description}",
+        }
+
+    removal = removal_policy(settings)
+    core = CoreStack(**common("Core", "the lake key and the alert topic."), removal=removal)
+    alerts = AlertTarget(topic=core.alert_topic, name_prefix=settings.resource_prefix)
+    key = core.lake_key
     network = NetworkStack(
-        scope,
-        settings.stack_name("Network"),
-        settings=settings,
-        lake_key=core.lake_key,
-        description=f"ML data lake ({settings.name}): a VPC without internet access and its S3 endpoint.",
-        **common,
+        **common("Network", "a VPC without internet access and its S3 endpoint."), lake_key=key, removal=removal
     )
     storage = StorageStack(
-        scope,
-        settings.stack_name("Storage"),
-        settings=settings,
-        lake_key=core.lake_key,
-        s3_endpoint_id=network.s3_endpoint.vpc_endpoint_id,
-        description=f"ML data lake ({settings.name}): buckets, audit trail and catalog database (stateful).",
-        **common,
+        **common("Storage", "buckets, audit trail and catalog database (stateful)."),
+        lake_key=key,
+        s3_endpoint=network.s3_endpoint,
+        removal=removal,
     )
     ingestion = IngestionStack(
-        scope,
-        settings.stack_name("Ingestion"),
-        settings=settings,
-        lake_key=core.lake_key,
+        **common("Ingestion", "Kinesis stream, Firehose delivery and its transform Lambda."),
+        lake_key=key,
         raw_zone=storage.raw_zone,
-        alert_topic=core.alert_topic,
-        description=f"ML data lake ({settings.name}): Kinesis stream, Firehose delivery and its transform Lambda.",
-        **common,
+        alerts=alerts,
+        removal=removal,
     )
     ml = (
         MlStack(
-            scope,
-            settings.stack_name("Ml"),
-            settings=settings,
-            lake_key=core.lake_key,
+            **common("Ml", "model registry and the SageMaker processing job's setup."),
+            lake_key=key,
             vpc=network.vpc,
             job_role=storage.consumer_role,
             query_results=storage.query_results,
-            description=f"ML data lake ({settings.name}): model registry and the SageMaker processing job's setup.",
-            **common,
+            removal=removal,
         )
         if settings.ml.enabled
         else None
     )
     processing = ProcessingStack(
-        scope,
-        settings.stack_name("Processing"),
-        settings=settings,
-        lake_key=core.lake_key,
+        **common("Processing", "Glue crawlers and ETL job, Step Functions workflow, Athena."),
+        lake_key=key,
         raw_zone=storage.raw_zone,
         curated_zone=storage.curated_zone,
         query_results=storage.query_results,
         database=storage.database,
-        alert_topic=core.alert_topic,
+        alerts=alerts,
         vpc=network.vpc,
         workload_subnet=network.workload_subnet,
         ml_job=ml.processing_job if ml else None,
-        description=f"ML data lake ({settings.name}): Glue crawlers and ETL job, Step Functions workflow, Athena.",
-        **common,
+        removal=removal,
     )
     monitoring = MonitoringStack(
-        scope,
-        settings.stack_name("Monitoring"),
-        settings=settings,
+        **common("Monitoring", "the pipeline's dashboard."),
         ingest_stream=ingestion.ingest_stream,
         delivery_stream=ingestion.delivery_stream,
         transform_function=ingestion.transform_function,
         state_machine=processing.workflow.state_machine,
-        glue_job_name=processing.curate_job.name,
-        alert_topic=core.alert_topic,
-        alarms=alarms_in(core, network, storage, ingestion, processing),
-        description=f"ML data lake ({settings.name}): the pipeline's dashboard and its alarms.",
-        **common,
+        glue_job=processing.curate_job.job,
+        alarms=alarms_in(core, network, storage, ingestion, *((ml,) if ml else ()), processing),
     )
-    lake = Lake(
-        core=core,
-        network=network,
-        storage=storage,
-        ingestion=ingestion,
-        ml=ml,
-        processing=processing,
-        monitoring=monitoring,
-    )
+    lake = Lake(core, network, storage, ingestion, ml, processing, monitoring)
     for stack in lake.stacks:
-        for key, value in {"Environment": settings.name, **settings.tags}.items():
-            Tags.of(stack).add(key, value)
+        tag_stack(stack, {"Environment": name, **settings.tags})
         # checkov also checks the handlers of CDK's own custom resources; each skip is on the handler, with its reason.
-        Aspects.of(stack).add(SkipChecksOnCdkHandlers())
+        skip_checks_on_cdk_handlers(stack)
     return lake

@@ -1,4 +1,4 @@
-"""Synthesis for tests: the project's own settings, each environment built the way app.py builds it."""
+"""Synthesis for tests: the project's environments, each synthesized once per session through infra.synthesis."""
 
 from __future__ import annotations
 
@@ -8,32 +8,40 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
-from infra.config import EnvironmentSettings, load_environment
-from infra.lake import Lake, build_lake
+from infra.config import EnvironmentSettings
+from infra.lake import Lake
+from infra.synthesis import ROOT, Synthesis, cdk_context, environment_names, load_settings
+from infra.synthesis import synthesize as synthesize_environment
+from tools.security.synthesis import REVIEW_OPTIONS
 
-ROOT = Path(__file__).resolve().parent.parent
-ENVIRONMENTS = ("sandbox", "prod")
+__all__ = ["ROOT", "cdk_context", "load_settings"]
+
+ENVIRONMENTS = environment_names()
 # Every unit (stack) each environment has, in deployment order; a test checks the app builds exactly these.
 UNITS = ("Core", "Network", "Storage", "Ingestion", "Ml", "Processing", "Monitoring")
 ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in UNITS]
 
-
-def cdk_json() -> dict[str, Any]:
-    """cdk.json as the CDK CLI reads it."""
-    return json.loads((ROOT / "cdk.json").read_text())
+# One environment with every setting the project's own environments leave off: bound to a (placeholder) account
+# and region with named zones, interface endpoints, an on-demand stream, reserved concurrency, a consumer account,
+# the catalog encryption left to another environment, and the safe defaults for everything else (retain).
+VARIANT = "variant"
+CONSUMER_ACCOUNT = "222222222222"
+VARIANT_BLOCK: dict[str, Any] = {
+    "account": "111111111111",
+    "region": "eu-west-1",
+    "network": {"availability_zones": ["eu-west-1a", "eu-west-1c"], "interface_endpoints": True},
+    "kinesis": {"mode": "on_demand"},
+    "firehose": {"transform_reserved_concurrency": 5},
+    "consumer_accounts": [CONSUMER_ACCOUNT],
+    "glue": {"manage_catalog_encryption": False},
+}
 
 
 def environments_context() -> dict[str, Any]:
     """The `environments` block of cdk.json's context."""
-    return dict(cdk_json()["context"]["environments"])
-
-
-def settings_for(name: str) -> EnvironmentSettings:
-    """The validated settings of one environment from cdk.json."""
-    return load_environment(environments_context(), name)
+    return dict(cdk_context()["environments"])
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,7 @@ class Synthesized:
     lake: Lake
     templates: dict[str, Template]
     template_files: dict[str, Path]
+    synthesis: Synthesis
 
     def template(self, unit: str) -> Template:
         """The assertions view of one unit's template."""
@@ -54,20 +63,25 @@ class Synthesized:
         return dict(self.templates[unit].to_json())
 
 
-def synthesize(settings: EnvironmentSettings, outdir: Path) -> Synthesized:
-    """Build and synthesize one environment the way app.py does, without the nag gate (tests run it per pack)."""
-    feature_flags = {k: v for k, v in cdk_json()["context"].items() if k != "environments"}
-    app = cdk.App(outdir=str(outdir), context=feature_flags, analytics_reporting=False)
-    lake = build_lake(app, settings)
-    assembly = app.synth()
-    templates: dict[str, Template] = {}
-    files: dict[str, Path] = {}
-    for stack in lake.stacks:
-        unit = stack.stack_name.rsplit("-", 1)[-1]
-        artifact = assembly.get_stack_artifact(stack.artifact_id)
-        templates[unit] = Template.from_json(artifact.template)
-        files[unit] = Path(artifact.template_full_path)
-    return Synthesized(settings=settings, lake=lake, templates=templates, template_files=files)
+def synthesize(
+    name: str, outdir: Path, *, environments: dict[str, Any] | None = None, for_review: bool = False
+) -> Synthesized:
+    """Synthesize environment `name` (of cdk.json, or of `environments` when given), without the nag packs.
+
+    `for_review`: as the security gate synthesizes (acknowledgments deferred, construct paths in the templates), so
+    that one synthesis serves both the template tests and the gate's review.
+    """
+    options = REVIEW_OPTIONS if for_review else {"nag": False}
+    context = {"environments": environments} if environments is not None else None
+    synthesis = synthesize_environment(name, outdir, context=context, **options)
+    files = {stack_name.rsplit("-", 1)[-1]: path for stack_name, path in synthesis.templates.items()}
+    return Synthesized(
+        settings=synthesis.settings,
+        lake=synthesis.lake,
+        templates={unit: Template.from_json(json.loads(path.read_text())) for unit, path in files.items()},
+        template_files=files,
+        synthesis=synthesis,
+    )
 
 
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
@@ -77,9 +91,16 @@ def normalise_assets(template: dict[str, Any]) -> dict[str, Any]:
     """The template with asset hashes replaced, so snapshots change only when the infrastructure does.
 
     CDK orders an IAM statement's resources by their text, so a new asset hash can reorder them; the order means
-    nothing to IAM, and sorting them after the hashes are replaced keeps the snapshot still.
+    nothing to IAM, and sorting them after the hashes are replaced keeps the snapshot still. Construct paths
+    (written for the security review) are left out: the logical IDs already name each resource.
     """
-    return dict(_sort_statement_resources(json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template)))))
+    normalised = json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
+    for resource in normalised.get("Resources", {}).values():
+        metadata = resource.get("Metadata", {})
+        metadata.pop("aws:cdk:path", None)
+        if "Metadata" in resource and not metadata:
+            del resource["Metadata"]
+    return dict(_sort_statement_resources(normalised))
 
 
 def _sort_statement_resources(node: Any) -> Any:

@@ -481,22 +481,12 @@ def read_templates(directory: Path, env: str) -> dict[str, dict[str, Any]]:
 
 
 def synthesize_templates(env: str) -> dict[str, dict[str, Any]]:
-    """Synthesize the environment in this process, as app.py does (the nag packs are not needed for costs)."""
-    import aws_cdk as cdk
+    """Synthesize the environment in this process, as `cdk synth` does (the nag packs are not needed for costs)."""
+    from infra.synthesis import synthesize
 
-    from infra.config import load_environment
-    from infra.lake import build_lake
-
-    context = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
-    settings = load_environment(context.get("environments"), env)
-    feature_flags = {key: value for key, value in context.items() if key != "environments"}
     with tempfile.TemporaryDirectory(prefix="cost-") as outdir:
-        app = cdk.App(outdir=outdir, context=feature_flags, analytics_reporting=False)
-        lake = build_lake(app, settings)
-        assembly = app.synth()
-        return {
-            stack.stack_name: dict(assembly.get_stack_artifact(stack.artifact_id).template) for stack in lake.stacks
-        }
+        synthesis = synthesize(env, Path(outdir), nag=False)
+        return {stack_name: synthesis.template(stack_name) for stack_name in synthesis.templates}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,7 +38,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
     UnauthorizedSSOTokenError,
 )
 
-from infra.config import DEFAULT_ENVIRONMENT, ConfigError, EnvironmentSettings, load_environment
+from infra.config import DEFAULT_ENVIRONMENT, ConfigError, EnvironmentSettings
 from tools.stack_outputs import outputs_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,16 +75,12 @@ class Identity:
 # --- Settings ---------------------------------------------------------------------------------------------------
 
 
-def environments_context(root: Path = ROOT) -> Mapping[str, Any]:
-    """The `environments` block of cdk.json, as `cdk synth` reads it."""
-    context = json.loads((root / "cdk.json").read_text(encoding="utf-8"))["context"]
-    return dict(context.get("environments") or {})
+def load_settings(env: str) -> EnvironmentSettings:
+    """The validated settings of `env`, read as `cdk synth` reads them; a bad or unknown one is a PreflightError."""
+    from infra.synthesis import load_settings as settings_of  # here: `--help` needs no CDK runtime
 
-
-def load_settings(env: str, root: Path = ROOT) -> EnvironmentSettings:
-    """The validated settings of `env`; a bad or unknown environment is a PreflightError."""
     try:
-        return load_environment(environments_context(root), env)
+        return settings_of(env)
     except ConfigError as error:
         raise PreflightError(str(error)) from None
 

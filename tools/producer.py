@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol, TextIO, TypedDict, cast
 
-from infra.config import _ENV_NAME as ENV_NAME  # the one environment-name rule (infra/config)
+from infra.config import ENV_NAME  # the one environment-name rule
 from tools.stack_outputs import OutputsError, StackOutputs, outputs_path
 
 # Kinesis PutRecords limits.

@@ -35,7 +35,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from infra.config import _ENV_NAME as ENV_NAME  # the one environment-name rule (infra/config)
+from infra.config import ENV_NAME  # the one environment-name rule
 from lambdas.firehose_transform import transform
 from tools.producer import DEFAULT_MAX_ATTEMPTS, Entry, Progress, PutRecordsClient, PutResult, put_all
 from tools.stack_outputs import OutputsError, StackOutputs, outputs_path

@@ -1,4 +1,8 @@
-"""Render every setting (path, default, description) as a Markdown table; `--write` updates docs/settings.md."""
+"""Render every setting (path, default, description) as a Markdown table; `--write` puts it into its page.
+
+The table is generated from the settings models (infra/config/reference.py), so it cannot drift from them; a test
+checks that the page holds the current table.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from pathlib import Path
 
 from infra.config import settings_reference
 
-SETTINGS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
+ROOT = Path(__file__).resolve().parent.parent
+# The page that holds the table, between the two markers.
+PAGE = ROOT / "docs" / "settings.md"
 START, END = "<!-- settings:start -->", "<!-- settings:end -->"
 
 
@@ -25,14 +31,14 @@ def embed(page: str) -> str:
     head, _, rest = page.partition(START)
     _, _, tail = rest.partition(END)
     if not rest:
-        raise SystemExit(f"error: {SETTINGS_PAGE.name} has no {START} marker")
+        raise SystemExit(f"error: {PAGE.name} has no {START} marker")
     return f"{head}{START}\n{render()}\n{END}{tail}"
 
 
 def main(argv: list[str]) -> int:
-    """Print the table, or with `--write` put it into docs/settings.md between the markers."""
+    """Print the table, or with `--write` put it into PAGE between the markers."""
     if argv == ["--write"]:
-        SETTINGS_PAGE.write_text(embed(SETTINGS_PAGE.read_text()))
+        PAGE.write_text(embed(PAGE.read_text()))
         return 0
     print(render())
     return 0

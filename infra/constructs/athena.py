@@ -7,6 +7,7 @@ from string import Template
 
 from aws_cdk import Aws
 from aws_cdk import aws_athena as athena
+from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -86,7 +87,7 @@ class QueryWorkgroup(Construct):
         query_results: s3.IBucket,
         key: kms.IKey,
         bytes_scanned_cutoff_mb: int,
-        database_name: str,
+        database: glue.IDatabase,
         curated_table: str,
         quarantine_table: str,
     ) -> None:
@@ -119,27 +120,35 @@ class QueryWorkgroup(Construct):
         )
         acknowledge_key_from_another_stack(self.workgroup, "CT.ATHENA.PR.2", key=key)
         self.name = name
-        self.named_queries = [
+        self.named_queries = self._saved_queries(
+            name, database=database, curated_table=curated_table, quarantine_table=quarantine_table
+        )
+
+    def _saved_queries(
+        self, name: str, *, database: glue.IDatabase, curated_table: str, quarantine_table: str
+    ) -> list[athena.CfnNamedQuery]:
+        """Partition pruning against a full scan on the curated table, and the quarantine's reasons."""
+        return [
             self._named_query(
                 "OneDayPruned",
                 name=f"{name}-curated-one-day-pruned",
                 description="One day of curated events, reading only that day's partitions.",
                 query=saved_query(PRUNED_QUERY, curated_table),
-                database_name=database_name,
+                database_name=database.database_name,
             ),
             self._named_query(
                 "OneDayFullScan",
                 name=f"{name}-curated-one-day-full-scan",
                 description="The same day filtered on a data column: a full scan, for comparison.",
                 query=saved_query(FULL_SCAN_QUERY, curated_table),
-                database_name=database_name,
+                database_name=database.database_name,
             ),
             self._named_query(
                 "QuarantineReasons",
                 name=f"{name}-quarantine-reasons",
                 description="Why the rows of one run were quarantined.",
                 query=saved_query(QUARANTINE_QUERY, quarantine_table),
-                database_name=database_name,
+                database_name=database.database_name,
             ),
         ]
 

@@ -8,9 +8,9 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 
-def database_name(environment: str) -> str:
+def database_name(resource_prefix: str) -> str:
     """The Glue database of an environment, e.g. `ml_data_lake_sandbox` (Athena prefers underscores to hyphens)."""
-    return f"ml_data_lake_{environment.replace('-', '_')}"
+    return resource_prefix.replace("-", "_")
 
 
 class LakeCatalog(Construct):
@@ -26,6 +26,7 @@ class LakeCatalog(Construct):
         scope: Construct,
         id: str,
         *,
+        resource_prefix: str,
         environment: str,
         key: kms.IKey,
         manage_catalog_encryption: bool,
@@ -35,7 +36,7 @@ class LakeCatalog(Construct):
         self.database = glue.Database(
             self,
             "Database",
-            database_name=database_name(environment),
+            database_name=database_name(resource_prefix),
             description=f"Tables of the ML data lake ({environment}): raw and curated zones.",
             removal_policy=removal,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -26,7 +27,7 @@ class CuratedZoneConsumers(Construct):
         id: str,
         *,
         curated_zone: s3.IBucket,
-        s3_endpoint_id: str,
+        s3_endpoint: ec2.IGatewayVpcEndpoint,
         consumer_accounts: Sequence[str],
     ) -> None:
         super().__init__(scope, id)
@@ -49,7 +50,7 @@ class CuratedZoneConsumers(Construct):
                 # if the role is ever recreated; a request without aws:SourceVpce (not via an endpoint) is denied too.
                 conditions={
                     "ArnEquals": {"aws:PrincipalArn": self.role.role_arn},
-                    "StringNotEquals": {"aws:SourceVpce": s3_endpoint_id},
+                    "StringNotEquals": {"aws:SourceVpce": s3_endpoint.vpc_endpoint_id},
                 },
             )
         )
@@ -67,7 +68,11 @@ class CuratedZoneConsumers(Construct):
             "AwsSolutions-IAM5[Action::s3:GetObject*]",
             "AwsSolutions-IAM5[Action::s3:GetBucket*]",
             "AwsSolutions-IAM5[Action::s3:List*]",
-            "AwsSolutions-IAM5[Resource::<CuratedZoneBucketBB71C901.Arn>/*]",
             reason="These are grant_read's read-only action groups on the curated zone bucket and every object in "
             "it, which is what the consumer reads; they include no write or delete action.",
+        )
+        self.role.acknowledge_wildcard_resources(
+            curated_zone.arn_for_objects("*"),
+            reason="The consumer reads every object of the curated zone, whose names the jobs derive from the data, "
+            "and no object of any other bucket.",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -12,9 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.constructs.glue_security import GlueSecurity
-from infra.constructs.iam_findings import wildcard_resource_finding
 from infra.constructs.managed_policy_role import ManagedPolicyRole
-from infra.nag import acknowledge
 
 # Incremental crawls: only folders added since the last run are read, so a crawl costs what the new data costs.
 # AWS requires both schema-change behaviours to be LOG with this recrawl policy (CreateCrawler refuses anything
@@ -46,6 +44,13 @@ CATALOG_ACTIONS = (
 HIDDEN = ("_*", "_*/**", "**/_*", "**/_*/**")
 
 
+def _check_folders(crawler: str, folders: tuple[str, ...]) -> None:
+    """Each folder is one table, so each must be a top-level folder of the zone."""
+    for folder in folders:
+        if not folder.endswith("/") or folder.count("/") != 1:
+            raise ValueError(f"crawler {crawler}: {folder!r} must be a top-level folder such as 'events/'")
+
+
 class ZoneCrawler(Construct):
     """A crawler over top-level folders of one zone: one table `<table_prefix><folder>` per folder.
 
@@ -61,15 +66,13 @@ class ZoneCrawler(Construct):
         name: str,
         zone: s3.IBucket,
         folders: tuple[str, ...],
-        database_name: str,
+        database: glue.IDatabase,
         table_prefix: str,
         key: kms.IKey,
         security: GlueSecurity,
     ) -> None:
         super().__init__(scope, id)
-        for folder in folders:
-            if not folder.endswith("/") or folder.count("/") != 1:
-                raise ValueError(f"crawler {name}: {folder!r} must be a top-level folder such as 'events/'")
+        _check_folders(name, folders)
         stack = Stack.of(self)
         self.role = ManagedPolicyRole(
             self,
@@ -77,49 +80,15 @@ class ZoneCrawler(Construct):
             service="glue.amazonaws.com",
             description=f"Glue crawler {name}: reads {', '.join(folders)} of one zone, writes {table_prefix}* tables.",
         )
-        objects = [zone.arn_for_objects(f"{folder}*") for folder in folders]
-        catalog = stack.format_arn(service="glue", resource="catalog", arn_format=ArnFormat.NO_RESOURCE_NAME)
-        database = stack.format_arn(service="glue", resource="database", resource_name=database_name)
-        tables = stack.format_arn(service="glue", resource="table", resource_name=f"{database_name}/{table_prefix}*")
-        for statement in (
-            # Hand-written instead of grant_read(): its wildcard action groups (s3:GetObject*, s3:List*) are more
-            # than a crawler uses, and its reads stay inside the crawled folders.
-            iam.PolicyStatement(actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[zone.bucket_arn]),
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=objects),
-            # The zone is SSE-KMS, and the Data Catalog is encrypted with the same key.
-            iam.PolicyStatement(actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn]),
-            iam.PolicyStatement(actions=list(CATALOG_ACTIONS), resources=[catalog, database, tables]),
-            # Security configurations have no ARN: IAM accepts only "*" for this read of settings.
-            iam.PolicyStatement(actions=["glue:GetSecurityConfiguration"], resources=["*"]),
-        ):
-            self.role.add_to_principal_policy(statement)
+        self._grant(zone=zone, folders=folders, database=database, table_prefix=table_prefix, key=key)
         security.grant_logging(self.role, log_group_prefix="crawlers")
-        acknowledge(
-            self.role,
-            *(wildcard_resource_finding(self, resource) for resource in objects),
-            reason="The crawler reads every object under the folders it catalogs, and only there; object names are "
-            "only known once data lands.",
-        )
-        acknowledge(
-            self.role,
-            wildcard_resource_finding(self, tables),
-            reason="The crawler creates and updates only tables named with its own prefix in the lake's database; "
-            "their names come from the folders it finds.",
-        )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            reason="glue:GetSecurityConfiguration has no resource type in IAM, so only '*' is accepted; it reads "
-            "encryption settings, no data.",
-        )
-
         self.crawler = glue.CfnCrawler(
             self,
             "Crawler",
             name=name,
             description=f"Catalogs {', '.join(folders)} of its zone as {table_prefix}* tables (new folders only).",
             role=self.role.role_arn,
-            database_name=database_name,
+            database_name=database.database_name,
             table_prefix=table_prefix,
             targets=glue.CfnCrawler.TargetsProperty(
                 s3_targets=[
@@ -149,3 +118,41 @@ class ZoneCrawler(Construct):
         self.name = name
         self.arn = stack.format_arn(service="glue", resource="crawler", resource_name=name)
         self.tables = tuple(f"{table_prefix}{folder.rstrip('/')}" for folder in folders)
+
+    def _grant(
+        self, *, zone: s3.IBucket, folders: tuple[str, ...], database: glue.IDatabase, table_prefix: str, key: kms.IKey
+    ) -> None:
+        """Read the crawled folders, write the crawler's own tables of the lake's database, and nothing else."""
+        objects = [zone.arn_for_objects(f"{folder}*") for folder in folders]
+        tables = Stack.of(self).format_arn(
+            service="glue", resource="table", resource_name=f"{database.database_name}/{table_prefix}*"
+        )
+        for statement in (
+            # Hand-written instead of grant_read(): its wildcard action groups (s3:GetObject*, s3:List*) are more
+            # than a crawler uses, and its reads stay inside the crawled folders.
+            iam.PolicyStatement(actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[zone.bucket_arn]),
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=objects),
+            # The zone is SSE-KMS, and the Data Catalog is encrypted with the same key.
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn]),
+            iam.PolicyStatement(
+                actions=list(CATALOG_ACTIONS), resources=[database.catalog.catalog_arn, database.database_arn, tables]
+            ),
+            # Security configurations have no ARN: IAM accepts only "*" for this read of settings.
+            iam.PolicyStatement(actions=["glue:GetSecurityConfiguration"], resources=["*"]),
+        ):
+            self.role.add_to_principal_policy(statement)
+        self.role.acknowledge_wildcard_resources(
+            *objects,
+            reason="The crawler reads every object under the folders it catalogs, and only there; object names are "
+            "only known once data lands.",
+        )
+        self.role.acknowledge_wildcard_resources(
+            tables,
+            reason="The crawler creates and updates only tables named with its own prefix in the lake's database; "
+            "their names come from the folders it finds.",
+        )
+        self.role.acknowledge_wildcard_resources(
+            "*",
+            reason="glue:GetSecurityConfiguration has no resource type in IAM, so only '*' is accepted; it reads "
+            "encryption settings, no data.",
+        )

@@ -5,17 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import GlueSettings
+from infra.constructs.alarms import AlertTarget
 from infra.constructs.glue_connection import GlueVpcConnection
 from infra.constructs.glue_security import GlueSecurity
-from infra.constructs.iam_findings import wildcard_resource_finding
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.nag import acknowledge
@@ -30,6 +33,10 @@ WORKER_TYPES = {
     "G.4X": glue.WorkerType.G_4X,
     "G.8X": glue.WorkerType.G_8X,
 }
+
+
+# Glue job run states that end a run without its output: each one alerts.
+FAILED_STATES = ("FAILED", "TIMEOUT", "ERROR")
 
 
 def prefix_access(bucket: s3.IBucket, prefixes: tuple[str, ...], *, write: bool) -> list[iam.PolicyStatement]:
@@ -49,7 +56,10 @@ def prefix_access(bucket: s3.IBucket, prefixes: tuple[str, ...], *, write: bool)
 
 
 class CurateJob(Construct):
-    """A Glue 5.1 PySpark job: raw JSON events in, validated and enriched Snappy Parquet out, bad rows quarantined."""
+    """A Glue 5.1 PySpark job: raw JSON events in, validated and enriched Snappy Parquet out, bad rows quarantined.
+
+    A failed run, also one started outside the workflow, is published to the alert topic.
+    """
 
     def __init__(
         self,
@@ -68,28 +78,20 @@ class CurateJob(Construct):
         key: kms.IKey,
         security: GlueSecurity,
         settings: GlueSettings,
+        alerts: AlertTarget,
         log_retention_days: int,
         removal: RemovalPolicy,
         connection: GlueVpcConnection | None = None,
     ) -> None:
         super().__init__(scope, id)
         serves(self, "curation")
-        stack = Stack.of(self)
+        self.name, self.arn = name, Stack.of(self).format_arn(service="glue", resource="job", resource_name=name)
         self.role = ManagedPolicyRole(
             self,
             "Role",
             service="glue.amazonaws.com",
             description=f"Glue job {name}: reads {raw_prefix} of the raw zone, writes the curated zone.",
         )
-        script = s3_assets.Asset(self, "Script", path=str(job_dir / "job.py"))
-        # One archive with the pure modules at its root, so `import transforms` works on Glue. A single .py asset
-        # would be uploaded as <hash>.py and be importable under that name only.
-        modules = s3_assets.Asset(
-            self, "Modules", path=str(job_dir), exclude=["*", *(f"!{module}" for module in MODULES)]
-        )
-        devices = s3_assets.Asset(self, "Devices", path=str(job_dir / "devices.csv"))
-        devices.bucket.grant_read(self.role, devices.s3_object_key)
-
         self.paths = {
             "raw_path": raw_zone.s3_url_for_object(raw_prefix),
             "curated_path": curated_zone.s3_url_for_object(curated_prefix),
@@ -101,13 +103,52 @@ class CurateJob(Construct):
             key=key,
             retention_days=log_retention_days,
             removal=removal,
-            # Under /aws-glue/jobs, where the security configuration's role grant lets Glue associate the key.
-            log_group_name=f"/aws-glue/jobs/{name}",
+            log_group_name=f"/aws-glue/jobs/{name}",  # where the security configuration lets Glue use the key
         )
-        self.job = glue.PySparkEtlJob(
+        self.job = self._job(
+            job_dir,
+            security=security,
+            connection=connection,
+            settings=settings,
+            arguments={
+                **{f"--{argument}": path for argument, path in self.paths.items()},
+                "--event_schema": event_schema,
+                "--TempDir": curated_zone.s3_url_for_object(temp_prefix),
+            },
+        )
+        self._grant(
+            raw_access=prefix_access(raw_zone, (raw_prefix,), write=False),
+            curated_access=prefix_access(curated_zone, (curated_prefix, quarantine_prefix, temp_prefix), write=True),
+            key=key,
+        )
+        security.grant_logging(self.role, log_group_prefix="jobs")
+        if connection:
+            connection.grant_network_interfaces(self.role)
+        self.job.node.add_dependency(self.role.policy)
+        self.failures = self._alert_on_failures(alerts.topic)
+
+    def _job(
+        self,
+        job_dir: Path,
+        *,
+        security: GlueSecurity,
+        connection: GlueVpcConnection | None,
+        settings: GlueSettings,
+        arguments: dict[str, str],
+    ) -> glue.PySparkEtlJob:
+        """The job, its script, its pure modules and its device table (assets the role may read)."""
+        script = s3_assets.Asset(self, "Script", path=str(job_dir / "job.py"))
+        # One archive with the pure modules at its root, so `import transforms` works on Glue. A single .py asset
+        # would be uploaded as <hash>.py and be importable under that name only.
+        modules = s3_assets.Asset(
+            self, "Modules", path=str(job_dir), exclude=["*", *(f"!{module}" for module in MODULES)]
+        )
+        devices = s3_assets.Asset(self, "Devices", path=str(job_dir / "devices.csv"))
+        devices.bucket.grant_read(self.role, devices.s3_object_key)
+        return glue.PySparkEtlJob(
             self,
             "Job",
-            job_name=name,
+            job_name=self.name,
             description="Curates raw sensor events: validate, quarantine, enrich with devices, partitioned Parquet.",
             role=self.role,
             glue_version=GLUE_VERSION,
@@ -130,17 +171,19 @@ class CurateJob(Construct):
             enable_observability_metrics=True,
             default_arguments={
                 "--job-bookmark-option": "job-bookmark-enable",
-                **{f"--{argument}": path for argument, path in self.paths.items()},
+                **arguments,
                 "--devices_path": devices.s3_object_url,
-                "--event_schema": event_schema,
-                "--TempDir": curated_zone.s3_url_for_object(temp_prefix),
             },
         )
-        self.name = name
-        self.arn = stack.format_arn(service="glue", resource="job", resource_name=name)
 
-        raw_access = prefix_access(raw_zone, (raw_prefix,), write=False)
-        curated_access = prefix_access(curated_zone, (curated_prefix, quarantine_prefix, temp_prefix), write=True)
+    def _grant(
+        self,
+        *,
+        raw_access: list[iam.PolicyStatement],
+        curated_access: list[iam.PolicyStatement],
+        key: kms.IKey,
+    ) -> None:
+        """Read raw events, write the curated prefixes, use the lake key, report Glue metrics."""
         for statement in (
             *raw_access,
             *curated_access,
@@ -155,24 +198,13 @@ class CurateJob(Construct):
             iam.PolicyStatement(actions=["glue:GetSecurityConfiguration"], resources=["*"]),
         ):
             self.role.add_to_principal_policy(statement)
-        security.grant_logging(self.role, log_group_prefix="jobs")
-        if connection:
-            connection.grant_network_interfaces(self.role)
-        self.job.node.add_dependency(self.role.policy)
-
-        acknowledge(
-            self.role,
-            *(
-                wildcard_resource_finding(self, resource)
-                for statement in (raw_access[1], curated_access[1])
-                for resource in statement.resources
-            ),
+        self.role.acknowledge_wildcard_resources(
+            *(resource for statement in (raw_access[1], curated_access[1]) for resource in statement.resources),
             reason="The job reads and writes objects whose names it derives from the data (partitions, Spark part "
             "files) under fixed prefixes of the zones, and nothing outside them.",
         )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
+        self.role.acknowledge_wildcard_resources(
+            "*",
             reason="cloudwatch:PutMetricData (limited to the Glue namespace by a condition), "
             "glue:GetSecurityConfiguration and, in the VPC, the EC2 Describe actions Glue places the workers with "
             "have no resource type in IAM, so only '*' is accepted.",
@@ -185,3 +217,39 @@ class CurateJob(Construct):
             reason="The Glue job construct grants these read-only action groups itself, on the asset bucket and the "
             "exact keys of the script, the module archive and the device table.",
         )
+
+    def _alert_on_failures(self, topic: sns.ITopic) -> events.Rule:
+        """An EventBridge rule that publishes every failed run to the alert topic, however the run was started."""
+        role = ManagedPolicyRole(
+            self, "FailureAlertRole", service="events.amazonaws.com", description=f"Alerts on {self.name} failures."
+        )
+        rule = events.Rule(
+            self,
+            "Failures",
+            description=f"Alerts when a run of {self.name} fails, also when started outside the workflow.",
+            event_pattern=events.EventPattern(
+                source=["aws.glue"],
+                detail_type=["Glue Job State Change"],
+                detail={"jobName": [self.name], "state": list(FAILED_STATES)},
+            ),
+            targets=[
+                targets.SnsTopic(
+                    topic,
+                    # A role of this stack publishes, so the topic's policy (in the Core stack) stays as it is.
+                    role=role,
+                    message=events.RuleTargetInput.from_text(
+                        f"Glue job {events.EventField.from_path('$.detail.jobName')} run "
+                        f"{events.EventField.from_path('$.detail.jobRunId')} ended "
+                        f"{events.EventField.from_path('$.detail.state')}: "
+                        f"{events.EventField.from_path('$.detail.message')}"
+                    ),
+                )
+            ],
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            reason="Publishing to the KMS-encrypted alert topic needs data keys of the lake key; the grant names "
+            "that one key.",
+        )
+        return rule

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from aws_cdk import CfnMapping, Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import FirehoseSettings
+from infra.constructs.alarms import AlertTarget, alarm
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.nag import acknowledge
@@ -50,6 +49,14 @@ def freshness_threshold(buffer_interval_seconds: int) -> Duration:
     return Duration.seconds(2 * buffer_interval_seconds + 300)
 
 
+def _drop_unused_cidr_mapping(stack: Stack) -> None:
+    """The L2 always adds a region-to-CIDR mapping for destinations inside a VPC; an S3 destination never reads it,
+    and an unreferenced mapping fails CloudFormation validation (W7001)."""
+    for child in stack.node.children:
+        if isinstance(child, CfnMapping) and child.node.id.endswith("aws-kinesisfirehose.CidrBlocks"):
+            stack.node.try_remove_child(child.node.id)
+
+
 class RawZoneDelivery(Construct):
     """Firehose from a Kinesis stream to the raw zone: Lambda transform, GZIP, SSE-KMS, logged and alarmed."""
 
@@ -65,8 +72,7 @@ class RawZoneDelivery(Construct):
         settings: FirehoseSettings,
         log_group_name: str,
         log_retention_days: int,
-        alert_topic: sns.ITopic,
-        alarm_name_prefix: str,
+        alerts: AlertTarget,
         removal: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
@@ -86,7 +92,54 @@ class RawZoneDelivery(Construct):
         self.role = ManagedPolicyRole(
             self, "Role", service="firehose.amazonaws.com", description="Delivers the ingest stream to the raw zone."
         )
-        destination = firehose.S3Bucket(
+        destination = self._destination(
+            raw_zone, transform=transform, key=key, settings=settings, dynamic_partitioning=by_device
+        )
+        self.delivery_stream = firehose.DeliveryStream(
+            self,
+            "DeliveryStream",
+            source=firehose.KinesisStreamSource(source),
+            destination=destination,
+            role=self.role,
+        )
+        _drop_unused_cidr_mapping(Stack.of(self))
+        self._grant_delivery(raw_zone=raw_zone, key=key, transform=transform)
+        # Firehose checks at creation that its role can write the bucket.
+        self.delivery_stream.node.add_dependency(self.role.policy)
+        acknowledge(
+            self.delivery_stream,
+            "AwsSolutions-KDF1",
+            reason="Firehose server-side encryption applies only to Direct PUT delivery streams; this one reads a "
+            "Kinesis stream encrypted with the lake key and writes SSE-KMS objects with the same key.",
+        )
+
+        self.data_freshness_alarm = alarm(
+            self,
+            "DataFreshnessAlarm",
+            alerts=alerts,
+            name="delivery-data-freshness",
+            # Firehose reports freshness only while it holds records; an idle stream is a healthy one.
+            metric=self.delivery_stream.metric(
+                "DeliveryToS3.DataFreshness", statistic=cloudwatch.Stats.MAXIMUM, period=ALARM_PERIOD
+            ),
+            threshold=freshness_threshold(settings.buffer_interval_seconds).to_seconds(),
+            description=(
+                "The oldest record in Firehose has waited longer than two buffer intervals plus five minutes "
+                "for delivery to the raw zone; see the delivery stream's log group."
+            ),
+        )
+
+    def _destination(
+        self,
+        raw_zone: s3.IBucket,
+        *,
+        transform: lambda_.IFunction,
+        key: kms.IKey,
+        settings: FirehoseSettings,
+        dynamic_partitioning: bool,
+    ) -> firehose.S3Bucket:
+        """The raw zone as Firehose writes it: transformed, partitioned, buffered, GZIP, SSE-KMS, logged."""
+        return firehose.S3Bucket(
             raw_zone,
             # The S3 destination would grant its role read and write on the bucket, deletes included: it gets the
             # role without policy updates, and the role exactly what Firehose documents (_grant_delivery).
@@ -94,7 +147,7 @@ class RawZoneDelivery(Construct):
             data_output_prefix=self.data_prefix,
             error_output_prefix=self.error_prefix,
             # The L2 supports Lambda partition keys directly: no CloudFormation override is needed.
-            dynamic_partitioning=firehose.DynamicPartitioningProps(enabled=True) if by_device else None,
+            dynamic_partitioning=firehose.DynamicPartitioningProps(enabled=True) if dynamic_partitioning else None,
             processors=[
                 firehose.LambdaFunctionProcessor(
                     transform, buffer_size=TRANSFORM_BATCH, buffer_interval=TRANSFORM_BATCH_INTERVAL
@@ -106,46 +159,6 @@ class RawZoneDelivery(Construct):
             encryption_key=key,
             logging_config=firehose.EnableLogging(self.log_group),
         )
-        self.delivery_stream = firehose.DeliveryStream(
-            self,
-            "DeliveryStream",
-            source=firehose.KinesisStreamSource(source),
-            destination=destination,
-            role=self.role,
-        )
-        # The L2 always adds a region-to-CIDR mapping for destinations inside a VPC; an S3 destination never reads
-        # it, and an unreferenced mapping fails CloudFormation validation (W7001).
-        stack = Stack.of(self)
-        for child in stack.node.children:
-            if isinstance(child, CfnMapping) and child.node.id.endswith("aws-kinesisfirehose.CidrBlocks"):
-                stack.node.try_remove_child(child.node.id)
-        self._grant_delivery(raw_zone=raw_zone, key=key, transform=transform)
-        # Firehose checks at creation that its role can write the bucket.
-        self.delivery_stream.node.add_dependency(self.role.policy)
-        acknowledge(
-            self.delivery_stream,
-            "AwsSolutions-KDF1",
-            reason="Firehose server-side encryption applies only to Direct PUT delivery streams; this one reads a "
-            "Kinesis stream encrypted with the lake key and writes SSE-KMS objects with the same key.",
-        )
-
-        self.data_freshness_alarm = self.delivery_stream.metric(
-            "DeliveryToS3.DataFreshness", statistic=cloudwatch.Stats.MAXIMUM, period=ALARM_PERIOD
-        ).create_alarm(
-            self,
-            "DataFreshnessAlarm",
-            alarm_name=f"{alarm_name_prefix}-Delivery-DataFreshness",
-            alarm_description=(
-                "The oldest record in Firehose has waited longer than two buffer intervals plus five minutes "
-                "for delivery to the raw zone; see the delivery stream's log group."
-            ),
-            threshold=freshness_threshold(settings.buffer_interval_seconds).to_seconds(),
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            # Firehose reports freshness only while it holds records; an idle stream is a healthy one.
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.data_freshness_alarm.add_alarm_action(cloudwatch_actions.SnsAction(alert_topic))
 
     def _grant_delivery(self, *, raw_zone: s3.IBucket, key: kms.IKey, transform: lambda_.IFunction) -> None:
         """What Firehose documents for an S3 destination with a Lambda transform and logging, and nothing more.

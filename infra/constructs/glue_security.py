@@ -8,8 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from infra.constructs.iam_findings import wildcard_resource_finding
-from infra.nag import acknowledge
+from infra.constructs.iam_findings import acknowledge_wildcard_resources
 
 
 class GlueSecurity(Construct):
@@ -54,10 +53,10 @@ class GlueSecurity(Construct):
                 resources=[log_groups, log_streams],
             )
         )
-        acknowledge(
+        acknowledge_wildcard_resources(
             role,
-            wildcard_resource_finding(self, log_groups),
-            wildcard_resource_finding(self, log_streams),
+            log_groups,
+            log_streams,
             reason="Glue names these log groups after the security configuration and the role at run time; the "
             "wildcard covers only Glue's own log groups of this kind, and their log streams.",
         )

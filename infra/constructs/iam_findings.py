@@ -1,12 +1,19 @@
-"""The finding ids cdk-nag gives wildcard resources, computed from the ARN itself so acknowledgments stay exact."""
+"""Exact cdk-nag finding ids for wildcard resources, computed from the ARN itself so acknowledgments stay exact.
+
+cdk-nag names an AwsSolutions-IAM5 finding after the resolved ARN: literal text stays, `{"Ref": "AWS::Region"}`
+becomes `<AWS::Region>`, a resource of the same stack `<LogicalId.Arn>`, and one of another stack the
+`Fn::GetStackOutput` that CDK writes only while it synthesizes. So the ids are computed then, never written by hand.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
+import jsii
 from aws_cdk import Stack
-from constructs import Construct
+from constructs import IConstruct, IValidation
+
+from infra.nag import acknowledge, require_full_sentence
 
 
 def nag_resource(resolved: object) -> str:
@@ -36,25 +43,27 @@ def resource_finding(resolved: object) -> str:
     return f"AwsSolutions-IAM5[Resource::{nag_resource(resolved)}]"
 
 
-def wildcard_resource_finding(scope: Construct, resource: str) -> str:
-    """`AwsSolutions-IAM5[Resource::...]` for `resource` in a policy of `scope`'s stack, computed right away.
+def acknowledge_wildcard_resources(scope: IConstruct, *resources: str, reason: str) -> None:
+    """Acknowledge the AwsSolutions-IAM5 finding of each wildcard resource (an ARN, a token, or `*`) below `scope`.
 
-    cdk-nag flattens the resolved ARN: literal text stays and `{"Ref": "AWS::Region"}` becomes `<AWS::Region>`.
-    Only ARNs made of text and pseudo parameters are accepted: a reference to a resource, above all one in another
-    stack, takes another form by the time cdk-nag reads the template (ManagedPolicyRole computes those later).
+    The finding ids are computed while the app synthesizes: CDK runs construct validations after it has resolved
+    every reference (a cross-stack one included) and before the nag packs read the templates.
     """
-    resolved = Stack.of(scope).resolve(resource)
-    if not _names_only(resolved):
-        raise ValueError(
-            f"cannot name the cdk-nag finding of {resolved!r}: build the ARN from names, not from a reference"
-        )
-    return resource_finding(resolved)
+    if not resources:
+        raise ValueError(f"acknowledge_wildcard_resources on {scope.node.path}: name at least one resource")
+    require_full_sentence(reason, what=f"acknowledge wildcard resources on {scope.node.path}")
+    scope.node.add_validation(_AcknowledgeResolvedResources(scope, resources, reason))
 
 
-def _names_only(node: Any) -> bool:
-    """True for text, pseudo parameters and joins of them: the forms that resolve the same now and at synthesis."""
-    if isinstance(node, str):
-        return True
-    if isinstance(node, dict) and "Fn::Join" in node:
-        return all(_names_only(item) for item in node["Fn::Join"][1])
-    return isinstance(node, dict) and set(node) == {"Ref"} and str(node["Ref"]).startswith("AWS::")
+@jsii.implements(IValidation)
+class _AcknowledgeResolvedResources:
+    """Acknowledges IAM5 resource findings once the resources' references are resolved; never fails validation."""
+
+    def __init__(self, scope: IConstruct, resources: tuple[str, ...], reason: str) -> None:
+        self._scope, self._resources, self._reason = scope, resources, reason
+
+    def validate(self) -> list[str]:
+        stack = Stack.of(self._scope)
+        rule_ids = [resource_finding(stack.resolve(resource)) for resource in self._resources]
+        acknowledge(self._scope, *rule_ids, reason=self._reason)
+        return []

@@ -29,7 +29,6 @@ MINIMUM_TLS_VERSION = 1.2
 PHI_TAG_KEY = "Classification"
 PHI_TAG_VALUE = "PHI"
 
-BUCKET_NAME_PROJECT = "ml-data-lake"
 # S3 adds `-<12-digit account>-<region>-an` (17 characters plus the region code) and allows 63 characters in all.
 # With the longest commercial region codes (14 characters, e.g. ap-southeast-5), that leaves 32 for the prefix.
 MAX_BUCKET_NAME_PREFIX = 63 - 17 - 14
@@ -48,16 +47,19 @@ class Zone(StrEnum):
 DATA_ZONES = (Zone.RAW, Zone.CURATED, Zone.QUERY_RESULTS)
 
 
-def bucket_name_prefix(environment: str, zone: Zone) -> str:
+def bucket_name_prefix(resource_prefix: str, zone: Zone) -> str:
     """The name prefix of one bucket of an environment, e.g. `ml-data-lake-sandbox-raw`; S3 appends the suffix."""
-    # config.py caps environment names so that this always fits; a test checks the longest name and zone.
-    return f"{BUCKET_NAME_PROJECT}-{environment}-{zone.value}"
+    # The settings cap environment names so that this always fits; a test checks the longest name and zone.
+    return f"{resource_prefix}-{zone.value}"
 
 
-def bucket_arn(scope: Construct, environment: str, zone: Zone) -> str:
-    """The ARN the bucket of `zone` will have in the account and region of `scope`'s stack (no reference to it)."""
+def bucket_arn(scope: Construct, resource_prefix: str, zone: Zone) -> str:
+    """The ARN the bucket of `zone` will have in the account and region of `scope`'s stack, known before it exists.
+
+    Only for what is deployed before the Storage stack (the S3 endpoint's policy); later stacks get the buckets.
+    """
     stack = Stack.of(scope)
-    name = f"{bucket_name_prefix(environment, zone)}-{stack.account}-{stack.region}-an"
+    name = f"{bucket_name_prefix(resource_prefix, zone)}-{stack.account}-{stack.region}-an"
     return f"arn:{stack.partition}:s3:::{name}"
 
 
@@ -163,6 +165,12 @@ class DataLakeBucket(Construct):
         expire_after_days: int | None = None,
     ) -> None:
         super().__init__(scope, id)
+        if lifecycle is not None and expire_after_days is not None:
+            raise ValueError(
+                f"DataLakeBucket {self.node.path}: expire_after_days={expire_after_days} conflicts with the "
+                f"lifecycle's expire_after_days={lifecycle.expire_after_days}; give the expiry in one place "
+                "(lifecycle=None for a bucket that only expires)"
+            )
         self.bucket = s3.Bucket(
             self,
             "Bucket",

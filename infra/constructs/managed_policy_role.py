@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jsii
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
-from constructs import Construct, IValidation
+from constructs import Construct
 
-from infra.constructs.iam_findings import resource_finding
-from infra.nag import acknowledge
+from infra.constructs.iam_findings import acknowledge_wildcard_resources
 
 
 @dataclass(frozen=True)
@@ -79,24 +77,5 @@ class ManagedPolicyRole(iam.Role):
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.policy)
 
     def acknowledge_wildcard_resources(self, *resources: str, reason: str) -> None:
-        """Acknowledge the AwsSolutions-IAM5 finding of each wildcard resource ARN (a token is fine) in the policy.
-
-        cdk-nag names a finding after the resolved ARN, and a reference to another stack's resource is resolved
-        only during synthesis (to `Fn::GetStackOutput`, whose output name CDK derives). CDK runs construct
-        validations after resolving references and before the nag packs, so the ids are computed there.
-        """
-        self.policy.node.add_validation(_AcknowledgeResolvedResources(self.policy, resources, reason))
-
-
-@jsii.implements(IValidation)
-class _AcknowledgeResolvedResources:
-    """Acknowledges IAM5 resource findings once the resources' references are resolved; never fails validation."""
-
-    def __init__(self, policy: iam.ManagedPolicy, resources: tuple[str, ...], reason: str) -> None:
-        self._policy, self._resources, self._reason = policy, resources, reason
-
-    def validate(self) -> list[str]:
-        stack = Stack.of(self._policy)
-        rule_ids = [resource_finding(stack.resolve(resource)) for resource in self._resources]
-        acknowledge(self._policy, *rule_ids, reason=self._reason)
-        return []
+        """Acknowledge the AwsSolutions-IAM5 finding of each wildcard resource (a token is fine) in the policy."""
+        acknowledge_wildcard_resources(self.policy, *resources, reason=reason)

@@ -16,10 +16,8 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from infra.checkov import skip_check
-from infra.constructs.iam_findings import wildcard_resource_finding
-from infra.constructs.managed_policy_role import _AcknowledgeResolvedResources
+from infra.constructs.iam_findings import acknowledge_wildcard_resources
 from infra.constructs.sklearn_image import image_uri, repository_arn
-from infra.nag import acknowledge
 
 # Where the job writes in the results zone: one folder per run, named after the job.
 RESULTS_PREFIX = "ml/eda/"
@@ -140,13 +138,11 @@ class ProcessingJobSetup(Construct):
     def _acknowledge(self, results_zone: s3.IBucket) -> None:
         """The policy's wildcards, each with the reason it cannot be narrower."""
         # The results zone is another stack's: its finding id is known only once the reference is resolved.
-        self.policy.node.add_validation(
-            _AcknowledgeResolvedResources(
-                self.policy,
-                (results_zone.arn_for_objects(f"{RESULTS_PREFIX}*"),),
-                "Each run writes its report, metrics and model under a folder named after the job, which exists "
-                "only at run time, below the one results prefix of the ML unit.",
-            )
+        acknowledge_wildcard_resources(
+            self.policy,
+            results_zone.arn_for_objects(f"{RESULTS_PREFIX}*"),
+            reason="Each run writes its report, metrics and model under a folder named after the job, which exists "
+            "only at run time, below the one results prefix of the ML unit.",
         )
         skip_check(
             self.policy,
@@ -155,15 +151,15 @@ class ProcessingJobSetup(Construct):
             reason="SageMaker's VPC mode creates and deletes the job's network interfaces and their permissions, "
             "whose IDs exist only at run time; the other writes name their bucket prefix, key or log group.",
         )
-        acknowledge(
+        acknowledge_wildcard_resources(
             self.policy,
-            wildcard_resource_finding(self, _log_streams(self)),
+            _log_streams(self),
             reason="SageMaker names each log stream after the job and its instance at run time, inside the one "
             "log group of processing jobs.",
         )
-        acknowledge(
+        acknowledge_wildcard_resources(
             self.policy,
-            "AwsSolutions-IAM5[Resource::*]",
+            "*",
             reason="ECR GetAuthorizationToken, CloudWatch PutMetricData and the EC2 network-interface calls of "
             "SageMaker's VPC mode accept no narrower resource; PutMetricData is limited to SageMaker namespaces.",
         )

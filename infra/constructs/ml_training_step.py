@@ -13,12 +13,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.config_ml import MlSettings
-from infra.constructs.iam_findings import wildcard_resource_finding
+from infra.config import MlSettings
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.constructs.ml_processing import RESULTS_PREFIX, ProcessingJobResources
 from infra.constructs.sklearn_image import image_uri
-from infra.nag import acknowledge
 
 # The SageMaker Processing contract of ml_jobs/eda (CONTRACTS.md): where the container finds its inputs and
 # leaves its output, which SageMaker uploads to the results zone when the job ends.
@@ -321,9 +319,8 @@ class MlTrainingStep(Construct):
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"], resources=[rule]
             )
         )
-        acknowledge(
-            role,
-            wildcard_resource_finding(self, jobs),
+        role.acknowledge_wildcard_resources(
+            jobs,
             reason="Each execution names its processing job at run time; the prefix limits the role to this "
             "environment's analysis jobs.",
         )

@@ -40,7 +40,7 @@ INTERFACE_SERVICES = {
 }
 
 
-def s3_endpoint_statements(scope: Construct, environment: str, *, glue_in_vpc: bool) -> list[iam.PolicyStatement]:
+def s3_endpoint_statements(scope: Construct, resource_prefix: str, *, glue_in_vpc: bool) -> list[iam.PolicyStatement]:
     """The S3 gateway endpoint's policy: the lake's data buckets, read-only the CDK assets bucket, and read-only
     Glue's own assets bucket when Glue jobs run in the VPC.
 
@@ -48,7 +48,7 @@ def s3_endpoint_statements(scope: Construct, environment: str, *, glue_in_vpc: b
     `-<account>-<region>-an` suffix, so the VPC cannot reach a look-alike bucket of another account.
     """
     stack = Stack.of(scope)
-    lake = [bucket_arn(scope, environment, zone) for zone in DATA_ZONES]
+    lake = [bucket_arn(scope, resource_prefix, zone) for zone in DATA_ZONES]
     # Glue jobs that run in the VPC fetch their scripts and modules from the CDK assets bucket (Code.from_asset);
     # read-only, so the VPC can never write there. Nothing in this VPC runs an operating-system package manager,
     # so the Amazon Linux repositories are not listed.
@@ -96,7 +96,7 @@ class LakeNetwork(Construct):
         scope: Construct,
         id: str,
         *,
-        environment: str,
+        resource_prefix: str,
         key: kms.IKey,
         availability_zones: Sequence[str] | None,
         interface_endpoints: bool,
@@ -144,35 +144,37 @@ class LakeNetwork(Construct):
         self.s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[isolated]
         )
-        for statement in s3_endpoint_statements(self, environment, glue_in_vpc=glue_in_vpc):
+        for statement in s3_endpoint_statements(self, resource_prefix, glue_in_vpc=glue_in_vpc):
             self.s3_endpoint.add_to_policy(statement)
         self.workload_subnet = self.vpc.isolated_subnets[0]
 
         self.endpoint_security_group: ec2.SecurityGroup | None = None
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         if interface_endpoints:
-            self.endpoint_security_group = ec2.SecurityGroup(
+            self._add_interface_endpoints(glue_in_vpc=glue_in_vpc)
+
+    def _add_interface_endpoints(self, *, glue_in_vpc: bool) -> None:
+        """Glue, KMS, CloudWatch Logs and metrics, STS in the workload subnet's AZ, on 443 from the VPC only."""
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description="Interface endpoints: HTTPS from inside the VPC only.",
+            allow_all_outbound=False,
+        )
+        self.endpoint_security_group.add_ingress_rule(ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "HTTPS from the VPC")
+        # Each endpoint costs by the hour: it names what calls it, or that nothing does yet.
+        workload = "curation job in the VPC" if glue_in_vpc else "none: no workload runs in the VPC"
+        for name, service in INTERFACE_SERVICES.items():
+            self.interface_endpoints[name] = ec2.InterfaceVpcEndpoint(
                 self,
-                "EndpointSecurityGroup",
+                f"{name}Endpoint",
                 vpc=self.vpc,
-                description="Interface endpoints: HTTPS from inside the VPC only.",
-                allow_all_outbound=False,
+                service=service,
+                subnets=ec2.SubnetSelection(subnets=[self.workload_subnet]),
+                security_groups=[self.endpoint_security_group],
+                private_dns_enabled=True,
+                # The security group above already admits the VPC on 443, and nothing else.
+                open=False,
             )
-            self.endpoint_security_group.add_ingress_rule(
-                ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "HTTPS from the VPC"
-            )
-            # Each endpoint costs by the hour: it names what calls it, or that nothing does yet.
-            workload = "curation job in the VPC" if glue_in_vpc else "none: no workload runs in the VPC"
-            for name, service in INTERFACE_SERVICES.items():
-                self.interface_endpoints[name] = ec2.InterfaceVpcEndpoint(
-                    self,
-                    f"{name}Endpoint",
-                    vpc=self.vpc,
-                    service=service,
-                    subnets=ec2.SubnetSelection(subnets=[self.workload_subnet]),
-                    security_groups=[self.endpoint_security_group],
-                    private_dns_enabled=True,
-                    # The security group above already admits the VPC on 443, and nothing else.
-                    open=False,
-                )
-                serves(self.interface_endpoints[name], workload)
+            serves(self.interface_endpoints[name], workload)

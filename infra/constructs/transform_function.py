@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.checkov import skip_check
 from infra.config import FirehoseSettings
+from infra.constructs.alarms import AlertTarget, alarm
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.guard import acknowledge_control
@@ -20,10 +22,14 @@ from infra.workload import serves
 # The whole folder is the asset (handler.py, transform.py and the schema they read); relative to the repository
 # root, whatever directory synthesis runs from.
 ASSET = Path(__file__).resolve().parents[2] / "lambdas" / "firehose_transform"
+ALARM_PERIOD = Duration.minutes(5)
 
 
 class TransformFunction(Construct):
-    """The transformation Lambda (Python, ARM), logging to an encrypted log group through a role of its own."""
+    """The transformation Lambda (Python, ARM), logging to an encrypted log group through a role of its own.
+
+    Its errors alarm: the records of a failed invocation go to the raw zone's error prefix.
+    """
 
     def __init__(
         self,
@@ -33,6 +39,7 @@ class TransformFunction(Construct):
         settings: FirehoseSettings,
         key: kms.IKey,
         log_group_name: str,
+        alerts: AlertTarget,
         log_retention_days: int,
         removal: RemovalPolicy,
     ) -> None:
@@ -75,6 +82,18 @@ class TransformFunction(Construct):
             "network interfaces in the VPC would add cold-start time and protect nothing.",
         )
         self._acknowledge_findings(reserved=settings.transform_reserved_concurrency is not None)
+        self.errors_alarm = alarm(
+            self,
+            "ErrorsAlarm",
+            alerts=alerts,
+            name="transform-errors",
+            metric=self.function.metric_errors(statistic=cloudwatch.Stats.SUM, period=ALARM_PERIOD),
+            threshold=0,
+            description=(
+                "The Firehose transform Lambda failed; Firehose retries, then writes the batch under the raw zone's "
+                "errors/processing-failed/ prefix. See the function's log group."
+            ),
+        )
 
     def _acknowledge_findings(self, *, reserved: bool) -> None:
         """What the compliance packs and checkov ask of a Lambda that does not apply to a Firehose transform."""

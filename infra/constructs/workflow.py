@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -14,9 +13,11 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from infra.constructs.alarms import AlertTarget, alarm
+from infra.constructs.crawlers import ZoneCrawler
+from infra.constructs.curate_job import CurateJob
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
-from infra.nag import acknowledge
 from infra.workload import serves
 
 # A crawl is polled every POLL_INTERVAL; after MAX_POLLS polls (20 minutes) it counts as hung.
@@ -33,18 +34,14 @@ CRAWLER_RUNNING = "Glue.CrawlerRunningException"
 # Where the workflow keeps what it knows: the current crawl, the job run, and a failure about to be reported.
 CRAWL = "$.crawl"
 FAILURE = "$.failure"
-
-
-@dataclass(frozen=True)
-class CrawlerRef:
-    """A crawler as the workflow needs it: its name and ARN."""
-
-    name: str
-    arn: str
+ALARM_PERIOD = Duration.minutes(5)
 
 
 class CurationWorkflow(Construct):
-    """Crawl raw → curate (Glue job, .sync) → crawl curated; any failure is published to the alert topic, then Fail."""
+    """Crawl raw → curate (Glue job, .sync) → crawl curated; any failure is published to the alert topic, then Fail.
+
+    A time-out is not caught inside the workflow, so an alarm on timed-out executions reports it.
+    """
 
     def __init__(
         self,
@@ -52,11 +49,10 @@ class CurationWorkflow(Construct):
         id: str,
         *,
         name: str,
-        raw_crawler: CrawlerRef,
-        job_name: str,
-        job_arguments: dict[str, str],
-        curated_crawler: CrawlerRef,
-        alert_topic: sns.ITopic,
+        raw_crawler: ZoneCrawler,
+        curate_job: CurateJob,
+        curated_crawler: ZoneCrawler,
+        alerts: AlertTarget,
         key: kms.IKey,
         timeout: Duration,
         schedule: str,
@@ -74,14 +70,96 @@ class CurationWorkflow(Construct):
             error_path="$.failure.Error",
             cause_path="$.failure.Cause",
         )
-        self._notify = self._notification(alert_topic, workflow=name)
+        self._notify = self._notification(alerts.topic, workflow=name)
+        start = self._crawl(
+            "Raw",
+            raw_crawler,
+            then=self._curate(curate_job, then=self._crawl_curated(curated_crawler, after=after_curated_crawl)),
+        )
+        self.log_group = encrypted_log_group(
+            self,
+            "Logs",
+            key=key,
+            retention_days=log_retention_days,
+            removal=removal,
+            # Under /aws/vendedlogs/ CloudWatch Logs does not grow the account's 5,120-character resource policy
+            # for every state machine that logs.
+            log_group_name=f"/aws/vendedlogs/states/{name}",
+        )
+        self.role = self._role(name, key=key)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=name,
+            role=self.role,
+            comment="Crawl the raw zone, curate it with the Glue job, crawl the curated zone; alert on failure.",
+            definition_body=sfn.DefinitionBody.from_chainable(start),
+            timeout=timeout,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        self.schedule = self._schedule(name, schedule=schedule, enabled=schedule_enabled)
+        self.timed_out_alarm = self._alarm_on_timeouts(alerts)
 
+    def _alarm_on_timeouts(self, alerts: AlertTarget) -> cloudwatch.Alarm:
+        """A time-out ends an execution without passing through the failure notification: an alarm reports it."""
+        return alarm(
+            self,
+            "TimedOutAlarm",
+            alerts=alerts,
+            name="workflow-timed-out",
+            metric=self.state_machine.metric_timed_out(statistic=cloudwatch.Stats.SUM, period=ALARM_PERIOD),
+            threshold=0,
+            description=(
+                "A curation workflow execution reached its timeout; the workflow's own failure alert does not cover "
+                "timeouts. See the execution in the Step Functions console."
+            ),
+        )
+
+    def _role(self, name: str, *, key: kms.IKey) -> ManagedPolicyRole:
+        """The state machine's role; the tasks add their own grants to it."""
+        role = ManagedPolicyRole(
+            self, "Role", service="states.amazonaws.com", description=f"Runs {name}: crawlers, the job, alerts."
+        )
+        # The alert topic is encrypted with the lake key: publishing to it takes a data key (SnsPublish grants only
+        # sns:Publish).
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
+        )
+        role.acknowledge_wildcard_resources(
+            "*",
+            reason="Step Functions delivers logs through CloudWatch Logs' vended-log APIs and X-Ray traces, "
+            "neither of which accepts a resource narrower than '*'.",
+        )
+        return role
+
+    def _schedule(self, name: str, *, schedule: str, enabled: bool) -> events.Rule:
+        """Runs the workflow on its schedule (through a role of its own), when the settings turn it on."""
+        return events.Rule(
+            self,
+            "Schedule",
+            description=f"Runs {name} on its schedule.",
+            schedule=events.Schedule.expression(schedule),
+            enabled=enabled,
+            targets=[
+                targets.SfnStateMachine(
+                    self.state_machine,
+                    role=ManagedPolicyRole(
+                        self, "ScheduleRole", service="events.amazonaws.com", description=f"Starts {name}."
+                    ),
+                    retry_attempts=3,
+                )
+            ],
+        )
+
+    def _curate(self, job: CurateJob, *, then: sfn.IChainable) -> sfn.IChainable:
+        """Run the curation job and wait for it; retry while another run holds the job or Glue throttles."""
         curate = tasks.GlueStartJobRun(
             self,
             "CurateEvents",
-            glue_job_name=job_name,
+            glue_job_name=job.name,
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,  # .sync: wait for the run to end
-            arguments=sfn.TaskInput.from_object(job_arguments),
+            arguments=sfn.TaskInput.from_object({f"--{argument}": path for argument, path in job.paths.items()}),
             result_selector={"JobRunId.$": "$.Id", "JobRunState.$": "$.JobRunState"},
             result_path="$.curation",
             comment="Raw JSON events to curated Parquet; bad rows to quarantine.",
@@ -93,105 +171,15 @@ class CurationWorkflow(Construct):
             backoff_rate=2,
             jitter_strategy=sfn.JitterType.FULL,
         )
-        curate.add_retry(
-            errors=list(GLUE_THROTTLING),
-            interval=Duration.seconds(5),
-            max_attempts=5,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        _retry_throttling(curate)
         self._on_failure(curate, "CurateEvents")
+        return curate.next(then)
 
+    def _crawl_curated(self, crawler: ZoneCrawler, *, after: sfn.IChainable | None) -> sfn.IChainable:
+        """Crawl the curated zone, then run what comes after it (the ML unit's job), then succeed."""
         succeeded = sfn.Succeed(self, "Succeeded", comment="Both zones crawled and the curated zone up to date.")
-        then = succeeded if after_curated_crawl is None else self._after_curated_crawl(after_curated_crawl, succeeded)
-        crawl_curated = self._crawl("Curated", curated_crawler, then=then)
-        curate.next(crawl_curated)
-        crawl_raw = self._crawl("Raw", raw_crawler, then=curate)
-
-        self.log_group = encrypted_log_group(
-            self,
-            "Logs",
-            key=key,
-            retention_days=log_retention_days,
-            removal=removal,
-            # Under /aws/vendedlogs/ CloudWatch Logs does not grow the account's 5,120-character resource policy
-            # for every state machine that logs.
-            log_group_name=f"/aws/vendedlogs/states/{name}",
-        )
-        self.role = ManagedPolicyRole(
-            self, "Role", service="states.amazonaws.com", description=f"Runs {name}: crawlers, the job, alerts."
-        )
-        # The alert topic is encrypted with the lake key: publishing to it takes a data key (SnsPublish grants only
-        # sns:Publish).
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=name,
-            role=self.role,
-            comment="Crawl the raw zone, curate it with the Glue job, crawl the curated zone; alert on failure.",
-            definition_body=sfn.DefinitionBody.from_chainable(crawl_raw),
-            timeout=timeout,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
-        )
-
-        self.schedule = events.Rule(
-            self,
-            "Schedule",
-            description=f"Runs {name} on its schedule.",
-            schedule=events.Schedule.expression(schedule),
-            enabled=schedule_enabled,
-            targets=[
-                targets.SfnStateMachine(
-                    self.state_machine,
-                    role=ManagedPolicyRole(
-                        self, "ScheduleRole", service="events.amazonaws.com", description=f"Starts {name}."
-                    ),
-                    retry_attempts=3,
-                )
-            ],
-        )
-        alert_role = ManagedPolicyRole(
-            self, "JobFailureAlertRole", service="events.amazonaws.com", description=f"Alerts on {job_name} failures."
-        )
-        self.job_failures = events.Rule(
-            self,
-            "JobFailures",
-            description=f"Alerts when a run of {job_name} fails, also when started outside the workflow.",
-            event_pattern=events.EventPattern(
-                source=["aws.glue"],
-                detail_type=["Glue Job State Change"],
-                detail={"jobName": [job_name], "state": ["FAILED", "TIMEOUT", "ERROR"]},
-            ),
-            targets=[
-                targets.SnsTopic(
-                    alert_topic,
-                    # A role of this stack publishes, so the topic's policy (in the Core stack) stays as it is.
-                    role=alert_role,
-                    message=events.RuleTargetInput.from_text(
-                        f"Glue job {events.EventField.from_path('$.detail.jobName')} run "
-                        f"{events.EventField.from_path('$.detail.jobRunId')} ended "
-                        f"{events.EventField.from_path('$.detail.state')}: "
-                        f"{events.EventField.from_path('$.detail.message')}"
-                    ),
-                )
-            ],
-        )
-        acknowledge(
-            alert_role,
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            reason="Publishing to the KMS-encrypted alert topic needs data keys of the lake key; the grant names "
-            "that one key.",
-        )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            reason="Step Functions delivers logs through CloudWatch Logs' vended-log APIs and X-Ray traces, "
-            "neither of which accepts a resource narrower than '*'.",
-        )
+        then = succeeded if after is None else self._after_curated_crawl(after, succeeded)
+        return self._crawl("Curated", crawler, then=then)
 
     def _notification(self, topic: sns.ITopic, *, workflow: str) -> sfn.IChainable:
         """One SNS message per failed execution: which execution, which state, the error and its cause."""
@@ -255,7 +243,7 @@ class CurationWorkflow(Construct):
             result_path=FAILURE,
         ).next(self._notify)
 
-    def _crawl(self, zone: str, crawler: CrawlerRef, *, then: sfn.IChainable) -> sfn.IChainable:
+    def _crawl(self, zone: str, crawler: ZoneCrawler, *, then: sfn.IChainable) -> sfn.IChainable:
         """Start `crawler`, poll it until READY (at most MAX_POLLS times), check that its crawl succeeded."""
         start_state, get_state = f"Start{zone}Crawler", f"Get{zone}Crawler"
         prepare = sfn.Pass(
@@ -287,25 +275,19 @@ class CurationWorkflow(Construct):
             result_path=f"{CRAWL}.status",
             comment=f"Read the state of {crawler.name}.",
         )
-        count = sfn.Pass(
-            self,
-            f"Count{zone}CrawlerPoll",
-            parameters={"polls.$": f"States.MathAdd({CRAWL}.polls, 1)"},
-            result_path=CRAWL,
-        )
         for task in (start, get):
-            task.add_retry(
-                errors=list(GLUE_THROTTLING),
-                interval=Duration.seconds(5),
-                max_attempts=5,
-                backoff_rate=2,
-                jitter_strategy=sfn.JitterType.FULL,
-            )
+            _retry_throttling(task)
         # Already running (started by hand or by an earlier execution): wait for that crawl instead.
         start.add_catch(wait, errors=[CRAWLER_RUNNING], result_path=sfn.JsonPath.DISCARD)
         self._on_failure(start, start_state)
         self._on_failure(get, get_state)
+        wait.next(get).next(self._check_crawl(zone, crawler, get_state=get_state, poll_again=wait, then=then))
+        return prepare.next(start).next(wait)
 
+    def _check_crawl(
+        self, zone: str, crawler: ZoneCrawler, *, get_state: str, poll_again: sfn.IChainable, then: sfn.IChainable
+    ) -> sfn.IChainable:
+        """READY and SUCCEEDED: go on; READY otherwise: fail; still running: count the poll and wait, or give up."""
         status = f"{CRAWL}.status.Crawler"
         succeeded = (
             sfn.Choice(self, f"Did{zone}CrawlSucceed")
@@ -325,7 +307,13 @@ class CurationWorkflow(Construct):
                 )
             )
         )
-        ready = (
+        count = sfn.Pass(
+            self,
+            f"Count{zone}CrawlerPoll",
+            parameters={"polls.$": f"States.MathAdd({CRAWL}.polls, 1)"},
+            result_path=CRAWL,
+        )
+        return (
             sfn.Choice(self, f"Is{zone}CrawlerReady")
             .when(sfn.Condition.string_equals(f"{status}.State", "READY"), succeeded)
             .when(
@@ -337,7 +325,16 @@ class CurationWorkflow(Construct):
                     cause=f"States.Format('crawler {crawler.name} did not finish after {{}} polls', {CRAWL}.polls)",
                 ),
             )
-            .otherwise(count.next(wait))
+            .otherwise(count.next(poll_again))
         )
-        wait.next(get).next(ready)
-        return prepare.next(start).next(wait)
+
+
+def _retry_throttling(task: sfn.TaskStateBase) -> None:
+    """Retry transient Glue API errors with exponential backoff and full jitter."""
+    task.add_retry(
+        errors=list(GLUE_THROTTLING),
+        interval=Duration.seconds(5),
+        max_attempts=5,
+        backoff_rate=2,
+        jitter_strategy=sfn.JitterType.FULL,
+    )

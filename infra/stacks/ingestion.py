@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import EnvironmentSettings
+from infra.constructs.alarms import AlertTarget
 from infra.constructs.delivery_stream import RawZoneDelivery
 from infra.constructs.ingest_stream import IngestStream
 from infra.constructs.log_group import lake_log_group_name
 from infra.constructs.transform_function import TransformFunction
-from infra.removal import removal_policy
 
 
 class IngestionStack(Stack):
@@ -29,20 +28,19 @@ class IngestionStack(Stack):
         settings: EnvironmentSettings,
         lake_key: kms.IKey,
         raw_zone: s3.IBucket,
-        alert_topic: sns.ITopic,
+        alerts: AlertTarget,
+        removal: RemovalPolicy,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
-        removal = removal_policy(settings)
-        alarm_name_prefix = settings.stack_name("Ingestion")
-
         ingest = IngestStream(
             self,
             "IngestStream",
             key=lake_key,
-            capacity=settings.kinesis,
-            alert_topic=alert_topic,
-            alarm_name_prefix=alarm_name_prefix,
+            load=settings.kinesis.expected_load(),
+            shards=settings.kinesis.shards,
+            retention_hours=settings.kinesis.retention_hours,
+            alerts=alerts,
             removal=removal,
         )
         self.ingest_stream = ingest.stream
@@ -52,6 +50,7 @@ class IngestionStack(Stack):
             settings=settings.firehose,
             key=lake_key,
             log_group_name=lake_log_group_name(settings.resource_prefix, "lambda", "firehose-transform"),
+            alerts=alerts,
             log_retention_days=settings.log_retention_days,
             removal=removal,
         ).function
@@ -65,8 +64,7 @@ class IngestionStack(Stack):
             settings=settings.firehose,
             log_group_name=lake_log_group_name(settings.resource_prefix, "firehose", "raw-zone-delivery"),
             log_retention_days=settings.log_retention_days,
-            alert_topic=alert_topic,
-            alarm_name_prefix=alarm_name_prefix,
+            alerts=alerts,
             removal=removal,
         ).delivery_stream
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -15,7 +15,6 @@ from constructs import Construct
 from infra.config import EnvironmentSettings
 from infra.constructs.ml_processing import ProcessingJobResources, ProcessingJobSetup, prepare_wheels_folder
 from infra.constructs.model_registry import ModelRegistry
-from infra.removal import removal_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE_DIR = ROOT / "ml_jobs"
@@ -35,10 +34,11 @@ class MlStack(Stack):
         vpc: ec2.IVpc,
         job_role: iam.IRole,
         query_results: s3.IBucket,
+        removal: RemovalPolicy,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
-        self.registry = ModelRegistry(self, "ModelRegistry", key=lake_key, removal=removal_policy(settings)).table
+        self.registry = ModelRegistry(self, "ModelRegistry", key=lake_key, removal=removal).table
         setup = ProcessingJobSetup(
             self,
             "ProcessingJob",

@@ -5,26 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import EnvironmentSettings
+from infra.constructs.alarms import AlertTarget
 from infra.constructs.athena import QueryWorkgroup
-from infra.constructs.catalog import database_name
 from infra.constructs.crawlers import ZoneCrawler
 from infra.constructs.curate_job import CurateJob
 from infra.constructs.glue_connection import GlueVpcConnection
 from infra.constructs.glue_security import GlueSecurity
-from infra.constructs.lake_bucket import Zone, bucket_arn
 from infra.constructs.ml_processing import ProcessingJobResources
 from infra.constructs.ml_training_step import MlTrainingStep
-from infra.constructs.workflow import CrawlerRef, CurationWorkflow
-from infra.removal import removal_policy
+from infra.constructs.workflow import CurationWorkflow
 from infra.schema import event_schema_argument
 
 GLUE_JOBS = Path(__file__).resolve().parents[2] / "glue_jobs"
@@ -52,49 +49,18 @@ class ProcessingStack(Stack):
         curated_zone: s3.IBucket,
         query_results: s3.IBucket,
         database: glue.IDatabase,
-        alert_topic: sns.ITopic,
+        alerts: AlertTarget,
+        removal: RemovalPolicy,
         vpc: ec2.IVpc,
         workload_subnet: ec2.ISubnet,
         ml_job: ProcessingJobResources | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
-        removal = removal_policy(settings)
-        prefix = f"ml-data-lake-{settings.name}"
-        # The zones and the database are named here by the names the Storage stack gives them, not by reference:
-        # cdk-nag prints a reference to another stack as an opaque stack output, and every acknowledged wildcard
-        # must name its exact resource (`raw-zone-bucket/events*`). The explicit dependency keeps the deploy order.
-        storage = {Stack.of(d).node.path: Stack.of(d) for d in (raw_zone, curated_zone, query_results, database)}
-        for stack in storage.values():
-            self.add_stack_dependency(stack, "the zones and the catalog database are Storage's")
-        raw = self._zone("RawZone", Zone.RAW, settings, lake_key)
-        curated = self._zone("CuratedZone", Zone.CURATED, settings, lake_key)
-        results = self._zone("QueryResults", Zone.QUERY_RESULTS, settings, lake_key)
-        catalog = database_name(settings.name)
-
+        prefix = settings.resource_prefix
         security = GlueSecurity(self, "GlueSecurity", key=lake_key, name=prefix)
-        self.raw_crawler = ZoneCrawler(
-            self,
-            "RawCrawler",
-            name=f"{prefix}-raw",
-            zone=raw,
-            folders=(RAW_EVENTS,),
-            database_name=catalog,
-            table_prefix=RAW_TABLE_PREFIX,
-            key=lake_key,
-            security=security,
-        )
-        self.curated_crawler = ZoneCrawler(
-            self,
-            "CuratedCrawler",
-            name=f"{prefix}-curated",
-            zone=curated,
-            # The quarantine is crawled too, so rejected rows can be queried next to the curated ones.
-            folders=(CURATED_EVENTS, QUARANTINE),
-            database_name=catalog,
-            table_prefix=CURATED_TABLE_PREFIX,
-            key=lake_key,
-            security=security,
+        self.raw_crawler, self.curated_crawler = self._crawlers(
+            prefix, raw_zone=raw_zone, curated_zone=curated_zone, database=database, key=lake_key, security=security
         )
         # Where the settings put the job in the VPC, its workers run in the workload subnet (see LakeNetwork).
         self.job_connection = (
@@ -107,9 +73,9 @@ class ProcessingStack(Stack):
             "CurateJob",
             name=f"{prefix}-curate-events",
             job_dir=GLUE_JOBS / "curate_events",
-            raw_zone=raw,
+            raw_zone=raw_zone,
             raw_prefix=RAW_EVENTS,
-            curated_zone=curated,
+            curated_zone=curated_zone,
             curated_prefix=CURATED_EVENTS,
             quarantine_prefix=QUARANTINE,
             temp_prefix=GLUE_TEMP,
@@ -117,24 +83,13 @@ class ProcessingStack(Stack):
             key=lake_key,
             security=security,
             settings=settings.glue,
+            alerts=alerts,
             log_retention_days=settings.log_retention_days,
             removal=removal,
             connection=self.job_connection,
         )
-        # The ML unit's job runs on the curated zone once it is crawled; its states live in this stack's workflow.
         self.ml_step = (
-            MlTrainingStep(
-                self,
-                "MlTraining",
-                name_prefix=prefix,
-                job=ml_job,
-                curated_zone=curated,
-                curated_prefix=CURATED_EVENTS,
-                results_zone=results,
-                key=lake_key,
-                settings=settings.ml,
-                tags={"Environment": settings.name, **settings.tags},
-            )
+            self._ml_step(settings, ml_job, curated_zone=curated_zone, results_zone=query_results, key=lake_key)
             if ml_job is not None
             else None
         )
@@ -142,11 +97,10 @@ class ProcessingStack(Stack):
             self,
             "Workflow",
             name=f"{prefix}-curation",
-            raw_crawler=CrawlerRef(self.raw_crawler.name, self.raw_crawler.arn),
-            job_name=self.curate_job.name,
-            job_arguments={f"--{argument}": path for argument, path in self.curate_job.paths.items()},
-            curated_crawler=CrawlerRef(self.curated_crawler.name, self.curated_crawler.arn),
-            alert_topic=alert_topic,
+            raw_crawler=self.raw_crawler,
+            curate_job=self.curate_job,
+            curated_crawler=self.curated_crawler,
+            alerts=alerts,
             key=lake_key,
             timeout=Duration.minutes(settings.workflow.timeout_minutes),
             schedule=settings.workflow.schedule,
@@ -158,18 +112,89 @@ class ProcessingStack(Stack):
         if self.ml_step:
             self.ml_step.grant_run(self.workflow.role)
         self.workflow.node.add_dependency(self.curate_job, self.raw_crawler, self.curated_crawler)
-        self.workgroup = QueryWorkgroup(
+        self.workgroup = self._workgroup(prefix, settings, query_results=query_results, database=database, key=lake_key)
+        self._outputs()
+
+    def _ml_step(
+        self,
+        settings: EnvironmentSettings,
+        job: ProcessingJobResources,
+        *,
+        curated_zone: s3.IBucket,
+        results_zone: s3.IBucket,
+        key: kms.IKey,
+    ) -> MlTrainingStep:
+        """The ML unit's job on the curated zone once it is crawled; its states live in this stack's workflow."""
+        return MlTrainingStep(
+            self,
+            "MlTraining",
+            name_prefix=settings.resource_prefix,
+            job=job,
+            curated_zone=curated_zone,
+            curated_prefix=CURATED_EVENTS,
+            results_zone=results_zone,
+            key=key,
+            settings=settings.ml,
+            tags={"Environment": settings.name, **settings.tags},
+        )
+
+    def _crawlers(
+        self,
+        prefix: str,
+        *,
+        raw_zone: s3.IBucket,
+        curated_zone: s3.IBucket,
+        database: glue.IDatabase,
+        key: kms.IKey,
+        security: GlueSecurity,
+    ) -> tuple[ZoneCrawler, ZoneCrawler]:
+        """One crawler per zone, each writing its own tables of the lake's database."""
+        common: dict[str, Any] = {"database": database, "key": key, "security": security}
+        raw = ZoneCrawler(
+            self,
+            "RawCrawler",
+            name=f"{prefix}-raw",
+            zone=raw_zone,
+            folders=(RAW_EVENTS,),
+            table_prefix=RAW_TABLE_PREFIX,
+            **common,
+        )
+        curated = ZoneCrawler(
+            self,
+            "CuratedCrawler",
+            name=f"{prefix}-curated",
+            zone=curated_zone,
+            # The quarantine is crawled too, so rejected rows can be queried next to the curated ones.
+            folders=(CURATED_EVENTS, QUARANTINE),
+            table_prefix=CURATED_TABLE_PREFIX,
+            **common,
+        )
+        return raw, curated
+
+    def _workgroup(
+        self,
+        prefix: str,
+        settings: EnvironmentSettings,
+        *,
+        query_results: s3.IBucket,
+        database: glue.IDatabase,
+        key: kms.IKey,
+    ) -> QueryWorkgroup:
+        """Athena over the crawled tables, with the saved queries pointing at the curated crawler's tables."""
+        return QueryWorkgroup(
             self,
             "Athena",
             name=prefix,
-            query_results=results,
-            key=lake_key,
+            query_results=query_results,
+            key=key,
             bytes_scanned_cutoff_mb=settings.athena.bytes_scanned_cutoff_mb,
-            database_name=catalog,
+            database=database,
             curated_table=self.curated_crawler.tables[0],
             quarantine_table=self.curated_crawler.tables[1],
         )
 
+    def _outputs(self) -> None:
+        """What a user runs or reads by hand."""
         state_machine = self.workflow.state_machine
         CfnOutput(self, "StateMachineArn", value=state_machine.state_machine_arn, description="Start runs here.")
         CfnOutput(self, "CurateJobName", value=self.curate_job.name, description="The Glue ETL job.")
@@ -186,10 +211,4 @@ class ProcessingStack(Stack):
             "QuarantinePath",
             value=self.curate_job.paths["quarantine_path"],
             description="Rows the job rejected, with the reason.",
-        )
-
-    def _zone(self, id: str, zone: Zone, settings: EnvironmentSettings, key: kms.IKey) -> s3.IBucket:
-        """A zone of the lake by its name (see lake_bucket.bucket_arn), encrypted with the lake key."""
-        return s3.Bucket.from_bucket_attributes(
-            self, id, bucket_arn=bucket_arn(self, settings.name, zone), encryption_key=key
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -14,7 +15,6 @@ from infra.constructs.catalog import LakeCatalog
 from infra.constructs.consumer_access import CuratedZoneConsumers
 from infra.constructs.lake_bucket import AccessLogsBucket, DataLakeBucket, Zone, bucket_name_prefix
 from infra.constructs.log_group import lake_log_group_name
-from infra.removal import removal_policy
 
 
 class StorageStack(Stack):
@@ -27,53 +27,12 @@ class StorageStack(Stack):
         *,
         settings: EnvironmentSettings,
         lake_key: kms.IKey,
-        s3_endpoint_id: str,
+        s3_endpoint: ec2.IGatewayVpcEndpoint,
+        removal: RemovalPolicy,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
-        removal = removal_policy(settings)
-        storage = settings.storage
-        data_bucket: dict[str, Any] = {
-            "key": lake_key,
-            "versioned": storage.versioning,
-            "noncurrent_version_expiry_days": storage.noncurrent_version_expiry_days,
-            "abort_incomplete_multipart_upload_days": storage.abort_incomplete_multipart_upload_days,
-            "removal": removal,
-        }
-
-        self.access_logs = AccessLogsBucket(
-            self,
-            "AccessLogs",
-            name_prefix=bucket_name_prefix(settings.name, Zone.ACCESS_LOGS),
-            expire_after_days=storage.access_log_expiry_days,
-            removal=removal,
-        ).bucket
-        self.raw_zone = DataLakeBucket(
-            self,
-            "RawZone",
-            name_prefix=bucket_name_prefix(settings.name, Zone.RAW),
-            access_logs=self.access_logs,
-            lifecycle=storage.raw,
-            **data_bucket,
-        ).bucket
-        self.curated_zone = DataLakeBucket(
-            self,
-            "CuratedZone",
-            name_prefix=bucket_name_prefix(settings.name, Zone.CURATED),
-            access_logs=self.access_logs,
-            lifecycle=storage.curated,
-            **data_bucket,
-        ).bucket
-        self.query_results = DataLakeBucket(
-            self,
-            "QueryResults",
-            name_prefix=bucket_name_prefix(settings.name, Zone.QUERY_RESULTS),
-            access_logs=self.access_logs,
-            lifecycle=None,
-            expire_after_days=storage.query_results_expiry_days,
-            **data_bucket,
-        ).bucket
-
+        self._zones(settings, lake_key=lake_key, removal=removal)
         self.audit_trail = S3DataEventsTrail(
             self,
             "AuditTrail",
@@ -88,15 +47,52 @@ class StorageStack(Stack):
             self,
             "Consumers",
             curated_zone=self.curated_zone,
-            s3_endpoint_id=s3_endpoint_id,
+            s3_endpoint=s3_endpoint,
             consumer_accounts=settings.consumer_accounts,
         ).role
-        catalog = LakeCatalog(
+        self.database = LakeCatalog(
             self,
             "Catalog",
+            resource_prefix=settings.resource_prefix,
             environment=settings.name,
             key=lake_key,
             manage_catalog_encryption=settings.glue.manage_catalog_encryption,
             removal=removal,
-        )
-        self.database = catalog.database
+        ).database
+
+    def _zones(self, settings: EnvironmentSettings, *, lake_key: kms.IKey, removal: RemovalPolicy) -> None:
+        """The access-log bucket, then the raw, curated and query-result zones that log to it."""
+        storage, prefix = settings.storage, settings.resource_prefix
+        self.access_logs = AccessLogsBucket(
+            self,
+            "AccessLogs",
+            name_prefix=bucket_name_prefix(prefix, Zone.ACCESS_LOGS),
+            expire_after_days=storage.access_log_expiry_days,
+            removal=removal,
+        ).bucket
+        data_bucket: dict[str, Any] = {
+            "key": lake_key,
+            "access_logs": self.access_logs,
+            "versioned": storage.versioning,
+            "noncurrent_version_expiry_days": storage.noncurrent_version_expiry_days,
+            "abort_incomplete_multipart_upload_days": storage.abort_incomplete_multipart_upload_days,
+            "removal": removal,
+        }
+        self.raw_zone = DataLakeBucket(
+            self, "RawZone", name_prefix=bucket_name_prefix(prefix, Zone.RAW), lifecycle=storage.raw, **data_bucket
+        ).bucket
+        self.curated_zone = DataLakeBucket(
+            self,
+            "CuratedZone",
+            name_prefix=bucket_name_prefix(prefix, Zone.CURATED),
+            lifecycle=storage.curated,
+            **data_bucket,
+        ).bucket
+        self.query_results = DataLakeBucket(
+            self,
+            "QueryResults",
+            name_prefix=bucket_name_prefix(prefix, Zone.QUERY_RESULTS),
+            lifecycle=None,
+            expire_after_days=storage.query_results_expiry_days,
+            **data_bucket,
+        ).bucket

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, EnvironmentSettings, load_environment, plan_shards, settings_reference
+from infra.config import ConfigError, EnvironmentSettings, load_environment, settings_reference
 from tests.synth import environments_context
 
 
@@ -277,25 +277,10 @@ def test_explicit_shards_conflict_with_on_demand_and_must_cover_the_load() -> No
     assert _error({"kinesis": {"expected_ingest_mb_per_second": 3.5, "shards": 2}}) == (
         "environments.sandbox.kinesis.shards = 2: the expected load needs at least 4 shards"
     )
-    assert _load({"kinesis": {"shards": 7}}).kinesis.shard_plan().shards == 7
-
-
-@pytest.mark.parametrize(
-    ("mb", "records", "consumers", "shards", "deciding"),
-    [
-        (1.0, 1000, 1, 1, "at every limit exactly one shard"),
-        (1.01, 1000, 1, 2, "just over 1 MB/s in"),
-        (0.1, 1001, 1, 2, "just over 1,000 records/s in"),
-        (1.0, 1000, 2, 1, "2 consumers x 1 MB/s = 2 MB/s out, the shared read limit"),
-        (1.0, 1000, 3, 2, "3 consumers x 1 MB/s = 3 MB/s out, over the read limit"),
-        (0.001, 1, 1, 1, "never fewer than one shard"),
-        (10.0, 25000, 5, 25, "records decide: 25 by records, 10 by MB, 25 by reads"),
-    ],
-)
-def test_shard_arithmetic_at_each_limit(mb: float, records: int, consumers: int, shards: int, deciding: str) -> None:
-    plan = plan_shards(ingest_mb_per_second=mb, records_per_second=records, consumers=consumers)
-    assert plan.shards == shards, deciding
-    assert f"{shards} shard(s)" in plan.explanation
+    kinesis = _load({"kinesis": {"shards": 7}}).kinesis
+    assert kinesis.shards == 7
+    assert kinesis.expected_load() is not None
+    assert _load({"kinesis": {"mode": "on_demand"}}).kinesis.expected_load() is None
 
 
 def test_settings_are_immutable() -> None:
@@ -326,3 +311,8 @@ def test_every_accepted_log_retention_maps_to_a_cdk_retention() -> None:
     from infra.constructs.log_group import RETENTION
 
     assert tuple(RETENTION) == LOG_RETENTION_DAYS
+
+
+def test_every_physical_name_starts_with_the_resource_prefix() -> None:
+    assert _load({}).resource_prefix == "ml-data-lake-sandbox"
+    assert load_environment({"dev-2": {}}, "dev-2").resource_prefix == "ml-data-lake-dev-2"

@@ -7,14 +7,18 @@ import math
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match
 
-from infra.config import load_environment, plan_shards
+from infra.constructs.alarms import AlertTarget
 from infra.constructs.iam_findings import nag_resource
+from infra.constructs.ingest_stream import ExpectedLoad, IngestStream, plan_shards
 from infra.constructs.transform_function import ASSET
 from infra.nag import NAG_PACKS
-from tests.synth import ENVIRONMENTS, Synthesized, environments_context, synthesize
+from tests.synth import ENVIRONMENTS, Synthesized
 
 UNIT = "Ingestion"
 TIME_PREFIX = "events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
@@ -81,7 +85,7 @@ def test_prod_shards_follow_the_per_shard_limits(prod: Synthesized) -> None:
     by_bytes, by_records, by_egress = math.ceil(3 / 1), math.ceil(4000 / 1000), math.ceil(3 * 2 / 2)
     # Then the records decide (4 shards), and the template provisions exactly that
     assert (by_bytes, by_records, by_egress) == (3, 4, 3)
-    assert plan_shards(ingest_mb_per_second=3, records_per_second=4000, consumers=2).shards == 4
+    assert plan_shards(ExpectedLoad(ingest_mb_per_second=3, records_per_second=4000, consumers=2)).shards == 4
     prod.template(UNIT).has_resource_properties(
         "AWS::Kinesis::Stream", {"ShardCount": 4, "StreamModeDetails": {"StreamMode": "PROVISIONED"}}
     )
@@ -91,8 +95,12 @@ def test_prod_shards_follow_the_per_shard_limits(prod: Synthesized) -> None:
 def test_the_shard_plan_output_explains_the_count(synthesized: dict[str, Synthesized], env: str) -> None:
     synth = synthesized[env]
     output = synth.json(UNIT)["Outputs"]["ShardPlan"]["Value"]
-    assert output == synth.settings.kinesis.shard_plan().explanation
-    assert output.startswith(f"{synth.settings.kinesis.shard_plan().shards} shard(s) = max(")
+    load = synth.settings.kinesis.expected_load()
+    assert load is not None
+    plan = plan_shards(load, shards=synth.settings.kinesis.shards)
+    assert output == plan.explanation
+    (stream,) = synth.template(UNIT).find_resources("AWS::Kinesis::Stream").values()
+    assert output.startswith(f"{stream['Properties']['ShardCount']} shard(s) = max(ingest ")
 
 
 # --- Firehose delivery stream -------------------------------------------------------------------------------
@@ -293,7 +301,7 @@ def test_each_alarm_notifies_the_alert_topic_and_names_the_environment(
     alarm = _alarm(synthesized[env], metric)
     [action] = alarm["AlarmActions"]
     assert _refers_to(action, env, "Core", "AlertsTopic")
-    assert alarm["AlarmName"].startswith(f"MlDataLake-{env}-Ingestion-")
+    assert alarm["AlarmName"].startswith(f"ml-data-lake-{env}-")
     assert (alarm["Statistic"], alarm["Period"], alarm["ComparisonOperator"]) == (
         statistic,
         300,
@@ -342,12 +350,54 @@ def test_exactly_one_output_of_the_environment_names_the_ingest_stream(
 
 
 @pytest.fixture(scope="module")
-def on_demand(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The sandbox block with an on-demand stream and reserved concurrency for the transform."""
-    block = json.loads(json.dumps(environments_context()["sandbox"]))
-    block["kinesis"]["mode"] = "on_demand"
-    block["firehose"]["transform_reserved_concurrency"] = 5
-    return synthesize(load_environment({"ondemand": block}, "ondemand"), tmp_path_factory.mktemp("cdk.out-ondemand"))
+def on_demand(variant: Synthesized) -> Synthesized:
+    """The variant environment: an on-demand stream and reserved concurrency for the transform."""
+    assert variant.settings.kinesis.mode == "on_demand"
+    return variant
+
+
+@pytest.mark.parametrize(
+    ("mb", "records", "consumers", "shards", "deciding"),
+    [
+        (1.0, 1000, 1, 1, "at every limit exactly one shard"),
+        (1.01, 1000, 1, 2, "just over 1 MB/s in"),
+        (0.1, 1001, 1, 2, "just over 1,000 records/s in"),
+        (1.0, 1000, 2, 1, "2 consumers x 1 MB/s = 2 MB/s out, the shared read limit"),
+        (1.0, 1000, 3, 2, "3 consumers x 1 MB/s = 3 MB/s out, over the read limit"),
+        (0.001, 1, 1, 1, "never fewer than one shard"),
+        (10.0, 25000, 5, 25, "records decide: 25 by records, 10 by MB, 25 by reads"),
+    ],
+)
+def test_shard_arithmetic_at_each_limit(mb: float, records: int, consumers: int, shards: int, deciding: str) -> None:
+    plan = plan_shards(ExpectedLoad(ingest_mb_per_second=mb, records_per_second=records, consumers=consumers))
+    assert plan.shards == shards, deciding
+    assert plan.explanation.startswith(f"{shards} shard(s) = max(")
+
+
+def test_an_explicit_shard_count_is_kept_but_never_below_the_load() -> None:
+    load = ExpectedLoad(ingest_mb_per_second=3.5, records_per_second=100, consumers=1)
+    assert plan_shards(load, shards=7).shards == 7
+    with pytest.raises(ValueError, match="2 shards cannot carry the expected load, which needs at least 4"):
+        plan_shards(load, shards=2)
+
+
+def test_an_on_demand_stream_takes_no_shard_count() -> None:
+    # Given a stream construct asked for on-demand capacity (no load) and a shard count at once
+    stack = cdk.Stack(cdk.App(), "Throwaway")
+    key = kms.Key(stack, "Key")
+    alerts = AlertTarget(topic=sns.Topic(stack, "Topic"), name_prefix="test")
+    # Then it refuses, naming itself
+    with pytest.raises(ValueError, match=r"Throwaway/Stream: an on-demand stream .* takes no shard count"):
+        IngestStream(
+            stack,
+            "Stream",
+            key=key,
+            load=None,
+            shards=2,
+            retention_hours=24,
+            alerts=alerts,
+            removal=cdk.RemovalPolicy.DESTROY,
+        )
 
 
 def test_on_demand_lets_aws_scale_the_shards(on_demand: Synthesized) -> None:
@@ -362,8 +412,10 @@ def test_reserved_concurrency_is_set_when_configured(on_demand: Synthesized) -> 
 
 
 @pytest.mark.parametrize("pack", NAG_PACKS, ids=lambda pack: pack.__name__)
-def test_the_variant_passes_every_nag_pack(on_demand: Synthesized, pack: type) -> None:
-    report = pack().validate_scope(on_demand.lake.ingestion)
+@pytest.mark.parametrize("unit", ["Ingestion", "Storage", "Network"])
+def test_the_variant_passes_every_nag_pack(on_demand: Synthesized, pack: type, unit: str) -> None:
+    stack = next(s for s in on_demand.lake.stacks if s.stack_name.endswith(f"-{unit}"))
+    report = pack().validate_scope(stack)
     assert [f"{v.rule_name} at {r.construct_path}" for v in report.violations for r in v.violating_resources] == []
 
 

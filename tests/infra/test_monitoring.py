@@ -1,4 +1,4 @@
-"""The Monitoring stack: the pipeline dashboard, its alarms, and the rule that every alarm notifies the alert topic."""
+"""Alarms and the dashboard: each alarm in the stack of what it watches, all to the alert topic; the dashboard draws."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 
+from infra.constructs.alarms import AlertTarget, alarm, alarms_in
 from infra.constructs.pipeline_dashboard import PipelineDashboard
 from tests.synth import ENVIRONMENTS, UNITS, Synthesized
 
@@ -79,7 +81,7 @@ def test_the_dashboard_shows_every_part_of_the_pipeline(sandbox: Synthesized) ->
         "Transform Lambda: errors and throttles": {"Errors", "Throttles", "Invocations"},
         "Transform Lambda: duration": {"Duration"},
         "Workflow executions": {"ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut"},
-        "Glue job ml-data-lake-sandbox-curate-events: runs": {"glue.succeed.ALL", "glue.error.ALL"},
+        "Curation job (Glue): runs": {"glue.succeed.ALL", "glue.error.ALL"},
     }
     for title, metrics in expected.items():
         assert title in widgets, f"no widget {title!r}; widgets: {sorted(widgets)}"
@@ -94,13 +96,15 @@ def test_the_metrics_point_at_this_environments_resources(sandbox: Synthesized) 
         ("Ingestion", "DeliveryDeliveryStream"),
         ("Ingestion", "TransformFunction"),
         ("Processing", "WorkflowStateMachine"),
+        ("Processing", "CurateJob"),
     ):
         assert re.search(rf"MlDataLake-sandbox-{unit}.*?PublishOutputRef{logical_id}", body), (unit, logical_id)
-    # And the Glue metrics name the job and Glue's observability dimensions
-    assert (
-        '"Glue","glue.error.ALL","JobName","ml-data-lake-sandbox-curate-events","JobRunId","ALL",'
-        '"ObservabilityGroup","error","Type","count"'
-    ) in body
+    # And the Glue metrics name the job (by reference) and Glue's observability dimensions
+    assert re.search(
+        r'"Glue","glue.error.ALL","JobName","<[^>]*PublishOutputRefCurateJob[^>]*>","JobRunId","ALL",'
+        r'"ObservabilityGroup","error","Type","count"',
+        body,
+    )
 
 
 def test_the_alarm_widget_lists_every_alarm_of_the_environment(sandbox: Synthesized) -> None:
@@ -120,34 +124,42 @@ def test_the_alarm_widget_lists_every_alarm_of_the_environment(sandbox: Synthesi
         assert logical_id in body, (unit, logical_id)
 
 
-# --- Alarms -----------------------------------------------------------------------------------------------------
+# --- Alarms ---------------------------------------------------------------------------------------------------
+
+
+# Each alarm, the stack of the resource it watches (its owner), the metric and the statistic.
+OWNED_ALARMS = {
+    "ingest-stream-iterator-age": ("Ingestion", "AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "Maximum"),
+    "ingest-stream-write-throttled": ("Ingestion", "AWS/Kinesis", "WriteProvisionedThroughputExceeded", "Sum"),
+    "transform-errors": ("Ingestion", "AWS/Lambda", "Errors", "Sum"),
+    "delivery-data-freshness": ("Ingestion", "AWS/Firehose", "DeliveryToS3.DataFreshness", "Maximum"),
+    "workflow-timed-out": ("Processing", "AWS/States", "ExecutionsTimedOut", "Sum"),
+}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_transform_errors_and_workflow_timeouts_alarm_the_alert_topic(
+def test_each_alarm_lives_in_the_stack_of_what_it_watches_and_names_the_environment(
     synthesized: dict[str, Synthesized], env: str
 ) -> None:
-    template = synthesized[env].template(UNIT)
-    for name, namespace, metric in (
-        (f"MlDataLake-{env}-Monitoring-Transform-Errors", "AWS/Lambda", "Errors"),
-        (f"MlDataLake-{env}-Monitoring-Workflow-TimedOut", "AWS/States", "ExecutionsTimedOut"),
-    ):
-        template.has_resource_properties(
-            "AWS::CloudWatch::Alarm",
-            {
-                "AlarmName": name,
-                "Namespace": namespace,
-                "MetricName": metric,
-                "Statistic": "Sum",
-                "Period": 300,
-                "Threshold": 0,
-                "ComparisonOperator": "GreaterThanThreshold",
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": [Match.any_value()],
-            },
+    # Given every alarm of every stack, by name
+    alarms = {
+        alarm["Properties"]["AlarmName"]: (unit, alarm["Properties"])
+        for unit in UNITS
+        for alarm in synthesized[env].template(unit).find_resources("AWS::CloudWatch::Alarm").values()
+    }
+    # Then they are exactly the owned ones, each named <resource prefix>-<what it watches>, in its owner's stack
+    assert set(alarms) == {f"ml-data-lake-{env}-{name}" for name in OWNED_ALARMS}
+    for name, (unit, namespace, metric, statistic) in OWNED_ALARMS.items():
+        owner, properties = alarms[f"ml-data-lake-{env}-{name}"]
+        assert owner == unit, name
+        assert (properties["Namespace"], properties["MetricName"], properties["Statistic"]) == (
+            namespace,
+            metric,
+            statistic,
         )
-    for alarm in template.find_resources("AWS::CloudWatch::Alarm").values():
-        assert _refers_to(alarm["Properties"]["AlarmActions"], env, "Core", ALERT_TOPIC)
+        assert properties["Period"] == 300
+        assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+        assert properties["TreatMissingData"] == "notBreaching"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -160,26 +172,61 @@ def test_every_alarm_of_every_stack_notifies_the_alert_topic(synthesized: dict[s
     }
     assert alarms
     # Then each one's only action is the lake's alert topic (a reference to it, or the topic itself in Core)
-    for path, alarm in alarms.items():
-        actions = alarm.get("AlarmActions", [])
+    for path, properties in alarms.items():
+        actions = properties.get("AlarmActions", [])
         assert len(actions) == 1, path
         local = path.startswith("Core/") and ALERT_TOPIC in json.dumps(actions)
         assert local or _refers_to(actions, env, "Core", ALERT_TOPIC), f"{path} alarms {actions}"
 
 
-def test_the_dashboard_and_its_alarms_are_the_monitoring_stacks_only_resources(sandbox: Synthesized) -> None:
+def test_the_dashboard_is_the_monitoring_stacks_only_resource(sandbox: Synthesized) -> None:
     types = sorted(r["Type"] for r in sandbox.json(UNIT)["Resources"].values())
-    assert types == ["AWS::CloudWatch::Alarm", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard"]
+    assert types == ["AWS::CloudWatch::Dashboard"]
     assert sandbox.lake.monitoring.dependencies  # deployed after the stacks it watches
 
 
-# --- The construct on its own -----------------------------------------------------------------------------------
+# --- The constructs on their own ---------------------------------------------------------------------------------
 
 
-def test_the_construct_takes_typed_inputs_and_adds_the_alarms_it_is_given() -> None:
-    # Given stand-ins for the pipeline's resources in a throwaway stack
+def _throwaway() -> tuple[cdk.Stack, sns.ITopic]:
     stack = cdk.Stack(cdk.App(), "Throwaway", env=cdk.Environment(account="111111111111", region="eu-west-1"))
-    topic = sns.Topic.from_topic_arn(stack, "Topic", "arn:aws:sns:eu-west-1:111111111111:alerts")
+    return stack, sns.Topic.from_topic_arn(stack, "Topic", "arn:aws:sns:eu-west-1:111111111111:alerts")
+
+
+def test_the_alarm_helper_names_the_alarm_after_the_prefix_and_notifies_the_topic() -> None:
+    # Given a metric and where the environment's alarms go
+    stack, topic = _throwaway()
+    metric = cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Errors", statistic="Sum")
+    # When one alarm is made through the helper
+    created = alarm(
+        stack,
+        "ErrorsAlarm",
+        alerts=AlertTarget(topic=topic, name_prefix="lake-test"),
+        name="transform-errors",
+        metric=metric,
+        threshold=3,
+        description="Errors of the transform.",
+        evaluation_periods=2,
+    )
+    # Then it carries the prefix, notifies the topic and treats an idle metric as healthy
+    assert alarms_in(stack) == [created]
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "AlarmName": "lake-test-transform-errors",
+            "AlarmDescription": "Errors of the transform.",
+            "Threshold": 3,
+            "EvaluationPeriods": 2,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": ["arn:aws:sns:eu-west-1:111111111111:alerts"],
+        },
+    )
+
+
+def test_the_dashboard_only_draws_the_resources_and_alarms_it_is_given() -> None:
+    # Given stand-ins for the pipeline's resources in a throwaway stack
+    stack, _ = _throwaway()
     existing = cloudwatch.Alarm.from_alarm_arn(
         stack, "Existing", "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:ingest-iterator-age"
     )
@@ -198,37 +245,19 @@ def test_the_construct_takes_typed_inputs_and_adds_the_alarms_it_is_given() -> N
         state_machine=sfn.StateMachine.from_state_machine_arn(
             stack, "Workflow", "arn:aws:states:eu-west-1:111111111111:stateMachine:workflow"
         ),
-        glue_job_name="curate",
-        alert_topic=topic,
-        alarm_name_prefix="Test",
+        glue_job=glue.Job.from_job_attributes(stack, "Job", job_name="curate"),
         alarms=[existing],
     )
 
     # When it is synthesized
     template = Template.from_stack(stack)
 
-    # Then the dashboard has the given name, the two alarms notify the topic, and the widget lists all three alarms
+    # Then the dashboard has the given name, creates no alarm of its own, and the widget lists the given one
     template.has_resource_properties("AWS::CloudWatch::Dashboard", {"DashboardName": "lake-test-pipeline"})
-    template.has_resource_properties(
-        "AWS::CloudWatch::Alarm",
-        {
-            "AlarmName": "Test-Transform-Errors",
-            "Dimensions": [{"Name": "FunctionName", "Value": "transform"}],
-            "AlarmActions": ["arn:aws:sns:eu-west-1:111111111111:alerts"],
-        },
-    )
-    template.has_resource_properties(
-        "AWS::CloudWatch::Alarm",
-        {
-            "AlarmName": "Test-Workflow-TimedOut",
-            "Dimensions": [
-                {"Name": "StateMachineArn", "Value": "arn:aws:states:eu-west-1:111111111111:stateMachine:workflow"}
-            ],
-            "AlarmActions": ["arn:aws:sns:eu-west-1:111111111111:alerts"],
-        },
-    )
-    assert len(dashboard.alarms) == 3
+    template.resource_count_is("AWS::CloudWatch::Alarm", 0)
+    assert dashboard.alarms == [existing]
     body = _body(template.to_json())
     assert "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:ingest-iterator-age" in body
     assert '"AWS/Kinesis","IncomingRecords","StreamName","ingest"' in body
     assert '"AWS/Firehose","DeliveryToS3.DataFreshness","DeliveryStreamName","delivery"' in body
+    assert '"Glue","glue.error.ALL","JobName","curate"' in body

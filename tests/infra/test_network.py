@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.config import load_environment
 from infra.constructs.lake_bucket import DATA_ZONES, bucket_name_prefix
-from tests.synth import Synthesized, synthesize
+from tests.synth import Synthesized
 
 PARTITION, REGION, ACCOUNT = ({"Ref": f"AWS::{name}"} for name in ("Partition", "Region", "AccountId"))
 VPC_CIDR = "10.0.0.0/16"
@@ -35,14 +34,10 @@ def _s3_endpoint(synth: Synthesized) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def bound(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """An environment pinned to a (placeholder) account, a region and two named zones."""
-    block = {
-        "account": "111111111111",
-        "region": "eu-west-1",
-        "network": {"availability_zones": ["eu-west-1a", "eu-west-1c"], "interface_endpoints": True},
-    }
-    return synthesize(load_environment({"staging": block}, "staging"), tmp_path_factory.mktemp("bound"))
+def bound(variant: Synthesized) -> Synthesized:
+    """The variant environment: pinned to a (placeholder) account, a region and two named zones."""
+    assert variant.settings.network.availability_zones == ("eu-west-1a", "eu-west-1c")
+    return variant
 
 
 # --- the VPC ------------------------------------------------------------------------------------------------------
@@ -190,14 +185,14 @@ def test_every_data_bucket_the_storage_stack_creates_is_one_the_endpoint_allows(
         if not b["Properties"]["BucketNamePrefix"].endswith("-logs")
     }
     # Then they are exactly the buckets the endpoint policy names
-    assert prefixes == {bucket_name_prefix(env, zone) for zone in DATA_ZONES}
+    assert prefixes == {bucket_name_prefix(synth.settings.resource_prefix, zone) for zone in DATA_ZONES}
     allowed = json.dumps(_s3_endpoint(synth)["PolicyDocument"]["Statement"][0]["Resource"])
     assert all(f":s3:::{prefix}-" in allowed for prefix in prefixes)
 
 
 def test_an_account_bound_endpoint_policy_names_the_buckets_literally(bound: Synthesized) -> None:
     resources = _s3_endpoint(bound)["PolicyDocument"]["Statement"][0]["Resource"]
-    assert "arn:aws:s3:::ml-data-lake-staging-raw-111111111111-eu-west-1-an/*" in resources
+    assert "arn:aws:s3:::ml-data-lake-variant-raw-111111111111-eu-west-1-an/*" in resources
     assert len(resources) == 6
 
 

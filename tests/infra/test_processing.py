@@ -9,10 +9,8 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from glue_jobs.curate_events.job import JOB_ARGUMENTS
-from infra.constructs.athena import BYTES_PER_MB
-from infra.constructs.crawlers import HIDDEN
-from infra.schema import EVENT_SCHEMA_FILE, event_schema_argument
-from tests.infra.test_workflow_definition import ACCOUNT, KEY, REGION, render
+from infra.schema import EVENT_SCHEMA_FILE
+from tests.infra.test_workflow_definition import ACCOUNT, KEY, REGION, TOPIC, render
 from tests.synth import Synthesized
 
 ENVS = ["sandbox", "prod"]
@@ -124,12 +122,12 @@ def test_crawler_catalogs_its_zone_into_the_lake_database(
 ) -> None:
     env = sandbox.settings.name
     crawler = _one(sandbox.template("Processing"), "AWS::Glue::Crawler", {"Name": f"ml-data-lake-{env}-{zone}"})
-    assert crawler["DatabaseName"] == f"ml_data_lake_{env}"
+    assert render(crawler["DatabaseName"]) == f"ml_data_lake_{env}"
     assert crawler["TablePrefix"] == table_prefix
     targets = crawler["Targets"]["S3Targets"]
     assert [render(target["Path"]) for target in targets] == [f"s3://{_zone(env, zone)}/{f}" for f in folders]
-    # Hidden folders and files (Spark's _SUCCESS, the job's _reader_errors) are not cataloged.
-    assert all(target["Exclusions"] == list(HIDDEN) for target in targets)
+    # Hidden folders and files (Spark's _SUCCESS, the job's _reader_errors) are not cataloged, at any depth.
+    assert all(target["Exclusions"] == ["_*", "_*/**", "**/_*", "**/_*/**"] for target in targets)
 
 
 @pytest.mark.parametrize("zone", ["raw", "curated"])
@@ -191,6 +189,8 @@ def test_no_inline_policies(sandbox: Synthesized, prod: Synthesized) -> None:
 def test_job_is_glue_5_1_spark_sized_and_timed_by_the_settings(synthesized: dict[str, Synthesized], env: str) -> None:
     synth = synthesized[env]
     glue = synth.settings.glue
+    # cdk.json sizes prod's job differently from sandbox's: a mapping that ignored the settings would fail here.
+    assert (glue.worker_count, glue.timeout_minutes) == {"sandbox": (2, 30), "prod": (10, 120)}[env]
     synth.template("Processing").has_resource_properties(
         "AWS::Glue::Job",
         {
@@ -252,7 +252,8 @@ def test_job_gets_every_argument_job_py_requires(job: dict[str, Any], sandbox: S
 
 def test_job_receives_the_declared_event_schema(job: dict[str, Any]) -> None:
     argument = job["DefaultArguments"]["--event_schema"]
-    assert argument == event_schema_argument()
+    # One compact line of JSON (Glue passes arguments on a command line), the same document as the file.
+    assert argument == json.dumps(json.loads(argument), separators=(",", ":"), sort_keys=True)
     assert json.loads(argument) == json.loads(EVENT_SCHEMA_FILE.read_text())
 
 
@@ -342,10 +343,11 @@ def test_glue_job_failures_alert_the_topic(sandbox: Synthesized) -> None:
         "detail": {"jobName": [f"ml-data-lake-{env}-curate-events"], "state": ["FAILED", "TIMEOUT", "ERROR"]},
     }
     (target,) = rule["Targets"]
-    assert render(target["Arn"]).startswith("arn:aws:sns:")
+    assert render(target["Arn"]) == TOPIC
     assert "RoleArn" in target  # published by a role of this stack: the topic policy in Core stays untouched
-    grants = _grants(_statements_of_role(sandbox.template("Processing"), "WorkflowJobFailureAlertRole"))
-    assert {"sns:Publish", "kms:GenerateDataKey*"} <= set(grants)
+    grants = _grants(_statements_of_role(sandbox.template("Processing"), "CurateJobFailureAlertRole"))
+    assert grants["sns:Publish"] == {TOPIC}
+    assert grants["kms:GenerateDataKey*"] == {KEY}
 
 
 # --- Athena ------------------------------------------------------------------------------------------------------
@@ -361,7 +363,9 @@ def test_workgroup_enforces_encrypted_results_a_scan_cutoff_and_metrics(
     configuration = workgroup["WorkGroupConfiguration"]
     assert configuration["EnforceWorkGroupConfiguration"] is True
     assert configuration["PublishCloudWatchMetricsEnabled"] is True
-    assert configuration["BytesScannedCutoffPerQuery"] == synth.settings.athena.bytes_scanned_cutoff_mb * BYTES_PER_MB
+    cutoff_mb = {"sandbox": 1024, "prod": 10240}[env]  # cdk.json's athena.bytes_scanned_cutoff_mb
+    assert synth.settings.athena.bytes_scanned_cutoff_mb == cutoff_mb
+    assert configuration["BytesScannedCutoffPerQuery"] == cutoff_mb * 1024 * 1024
     results = configuration["ResultConfiguration"]
     assert render(results["OutputLocation"]) == f"s3://{_zone(env, 'results')}/results/"
     assert results["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
@@ -383,7 +387,7 @@ def test_named_queries_show_partition_pruning_against_a_full_scan(sandbox: Synth
         f"{prefix}-quarantine-reasons",
     }
     for query in queries.values():
-        assert query["Database"] == f"ml_data_lake_{sandbox.settings.name}"
+        assert render(query["Database"]) == f"ml_data_lake_{sandbox.settings.name}"
         assert query["WorkGroup"] == {"Ref": workgroup}
     pruned = queries[f"{prefix}-curated-one-day-pruned"]["QueryString"]
     full = queries[f"{prefix}-curated-one-day-full-scan"]["QueryString"]

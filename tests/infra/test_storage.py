@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import Stack
+from aws_cdk import App, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
-from infra.config import ConfigError, load_environment
-from infra.constructs.lake_bucket import MAX_BUCKET_NAME_PREFIX, Zone, bucket_name_prefix
-from tests.synth import Synthesized, environments_context, synthesize
+from infra.config import ConfigError, ZoneLifecycle, load_environment
+from infra.constructs.lake_bucket import MAX_BUCKET_NAME_PREFIX, DataLakeBucket, Zone, bucket_name_prefix
+from tests.synth import CONSUMER_ACCOUNT, Synthesized
 
-CONSUMER_ACCOUNT = "222222222222"
 # (construct id, zone) of every bucket of the Storage stack.
 BUCKETS = {
     "AccessLogs": Zone.ACCESS_LOGS,
@@ -93,12 +94,11 @@ def _key_policy(synth: Synthesized) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def with_consumers(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """Sandbox with one consumer account and the catalog encryption left to another environment."""
-    block = environments_context()["sandbox"]
-    block = {**block, "consumer_accounts": [CONSUMER_ACCOUNT], "glue": {**block["glue"]}}
-    block["glue"]["manage_catalog_encryption"] = False
-    return synthesize(load_environment({"sandbox": block}, "sandbox"), tmp_path_factory.mktemp("consumers"))
+def with_consumers(variant: Synthesized) -> Synthesized:
+    """The variant environment: one consumer account, the catalog encryption left to another environment."""
+    assert variant.settings.consumer_accounts == (CONSUMER_ACCOUNT,)
+    assert not variant.settings.glue.manage_catalog_encryption
+    return variant
 
 
 # --- zones and names ----------------------------------------------------------------------------------------------
@@ -119,8 +119,8 @@ def test_each_zone_is_a_bucket_named_by_prefix_in_the_account_regional_namespace
 
 
 def test_the_longest_environment_name_the_settings_allow_fits_every_bucket_name() -> None:
-    longest = load_environment({"development": {}}, "development").name
-    assert all(len(bucket_name_prefix(longest, zone)) <= MAX_BUCKET_NAME_PREFIX for zone in Zone)
+    longest = load_environment({"development": {}}, "development")
+    assert all(len(bucket_name_prefix(longest.resource_prefix, zone)) <= MAX_BUCKET_NAME_PREFIX for zone in Zone)
     with pytest.raises(ConfigError, match=r"environments.performance-test.name: got 'performance-test'; .* 11 at most"):
         load_environment({"performance-test": {}}, "performance-test")
 
@@ -490,7 +490,8 @@ def test_no_other_account_is_admitted_unless_the_settings_name_it(sandbox: Synth
 
 def test_consumer_accounts_read_the_curated_zone_and_decrypt_only_through_s3(with_consumers: Synthesized) -> None:
     synth = with_consumers
-    account_root = _join("arn:", PARTITION, f":iam::{CONSUMER_ACCOUNT}:root")
+    # The variant is bound to an account and region, so partition and region are written out.
+    account_root = f"arn:aws:iam::{CONSUMER_ACCOUNT}:root"
     assert _statement(_bucket_policy(synth, "CuratedZone"), "AllowConsumerAccountsToRead") == {
         "Sid": "AllowConsumerAccountsToRead",
         "Effect": "Allow",
@@ -507,7 +508,7 @@ def test_consumer_accounts_read_the_curated_zone_and_decrypt_only_through_s3(wit
         "Principal": {"AWS": account_root},
         "Action": "kms:Decrypt",
         "Resource": "*",
-        "Condition": {"StringEquals": {"kms:ViaService": _join("s3.", REGION, ".amazonaws.com")}},
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}},
     }
 
 
@@ -563,3 +564,28 @@ def test_storage_exposes_what_later_stacks_use(sandbox: Synthesized) -> None:
     assert Stack.of(storage.consumer_role).resolve(storage.consumer_role.role_arn) == {
         "Fn::GetAtt": [_consumer_role(sandbox), "Arn"]
     }
+
+
+def test_a_bucket_refuses_two_expiries() -> None:
+    # Given a zone lifecycle that expires objects, and a separate expiry for the same bucket
+    stack = Stack(App(), "Throwaway")
+    lifecycle = ZoneLifecycle(expire_after_days=400)
+    # When both are given, then the bucket refuses, naming itself and both values
+    with pytest.raises(
+        ValueError,
+        match=r"Throwaway/Zone: expire_after_days=30 conflicts with the lifecycle's "
+        r"expire_after_days=400",
+    ):
+        DataLakeBucket(
+            stack,
+            "Zone",
+            name_prefix="lake-test-zone",
+            key=kms.Key(stack, "Key"),
+            access_logs=s3.Bucket(stack, "Logs"),
+            lifecycle=lifecycle,
+            expire_after_days=30,
+            versioned=True,
+            noncurrent_version_expiry_days=7,
+            abort_incomplete_multipart_upload_days=1,
+            removal=RemovalPolicy.DESTROY,
+        )

@@ -7,6 +7,7 @@ by state and by the `asl-validator` npm package (installed by `npm ci`) in a sub
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -54,18 +55,35 @@ def render(value: Any) -> str:
     if "Fn::GetAtt" in value:
         return "<{}.{}>".format(*value["Fn::GetAtt"])
     if "Fn::GetStackOutput" in value:
-        output = value["Fn::GetStackOutput"]["OutputName"]
-        if "Topic" in output:
-            return TOPIC
-        if "LakeKey" in output:
-            return KEY
-        for logical_id, placeholder in OTHER_STACKS.items():
-            if logical_id in output:
-                return placeholder
+        return _stack_output(value["Fn::GetStackOutput"])
     if "Fn::FindInMap" in value:
         # The image registry's account in the placeholder region (a mapping keyed by AWS::Region).
         return REGISTRY_ACCOUNTS[REGION]
     raise ValueError(f"no placeholder for {value!r}")
+
+
+# What the Storage stack's outputs hold, named as CDK names a reference: Ref or Fn::GetAtt, construct, hash.
+_ZONE_OUTPUT = re.compile(r"^PublishOutput(Ref|FnGetAtt)(RawZone|CuratedZone|QueryResults)Bucket[0-9A-F]{8}")
+_ZONE_NAMES = {"RawZone": "raw", "CuratedZone": "curated", "QueryResults": "results"}
+
+
+def _stack_output(output: dict[str, str]) -> str:
+    """Another stack's output as the value it holds once deployed (the names S3 and Glue would give)."""
+    name, env = output["OutputName"], output["StackName"].split("-")[1]
+    if "Topic" in name:
+        return TOPIC
+    if "LakeKey" in name:
+        return KEY
+    if name.startswith("PublishOutputRefCatalogDatabase"):
+        return f"ml_data_lake_{env}"
+    zone = _ZONE_OUTPUT.match(name)
+    if zone:
+        bucket = f"ml-data-lake-{env}-{_ZONE_NAMES[zone.group(2)]}-{ACCOUNT}-{REGION}-an"
+        return f"arn:aws:s3:::{bucket}" if zone.group(1) == "FnGetAtt" else bucket
+    for logical_id, placeholder in OTHER_STACKS.items():
+        if logical_id in name:
+            return placeholder
+    raise ValueError(f"no placeholder for the output {output!r}")
 
 
 def definition_of(synth: Synthesized) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
-from infra.checkov import CDK_HANDLER_SKIPS, SkipChecksOnCdkHandlers, skip_check
+from infra.checkov import CDK_HANDLER_SKIPS, skip_check, skip_checks_on_cdk_handlers
 from infra.guard import acknowledge_control, acknowledge_key_from_another_stack
 from tests.synth import ROOT
 from tools.security import guard_findings
@@ -73,7 +73,7 @@ def test_cdk_handlers_get_their_skips_and_nothing_else_does() -> None:
     app = cdk.App()
     stack = cdk.Stack(app, "Throwaway")
     s3.Bucket(stack, "Bucket", auto_delete_objects=True, removal_policy=cdk.RemovalPolicy.DESTROY)
-    cdk.Aspects.of(stack).add(SkipChecksOnCdkHandlers())
+    skip_checks_on_cdk_handlers(stack)
     # When it is synthesized
     template = app.synth().get_stack_artifact("Throwaway").template
     # Then only the provider's handler function carries the skips, each with its reason

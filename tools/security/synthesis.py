@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,10 +11,9 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from infra.config import load_environment
-from infra.lake import build_lake
 from infra.nag import PendingAcknowledgment, deferred_acknowledgments
-from tools.security.model import ROOT
+from infra.synthesis import Synthesis, environment_names
+from infra.synthesis import synthesize as synthesize_environment
 
 
 @dataclass(frozen=True)
@@ -29,22 +27,40 @@ class SynthesizedEnvironment:
     outdir: Path
 
 
-def cdk_context() -> dict[str, Any]:
-    """The context of cdk.json, as the CDK CLI passes it to app.py."""
-    return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
-
-
-def environment_names() -> tuple[str, ...]:
-    """Every environment cdk.json defines, in its order."""
-    return tuple(cdk_context()["environments"])
+__all__ = [
+    "REVIEW_OPTIONS",
+    "SynthesizedEnvironment",
+    "environment_names",
+    "for_review",
+    "synthesize",
+    "synthesize_app",
+]
 
 
 def synthesize(name: str, outdir: Path) -> SynthesizedEnvironment:
-    """Build and synthesize environment `name` from cdk.json into `outdir` (emptied first)."""
-    context = cdk_context()
-    settings = load_environment(context["environments"], name)
-    feature_flags = {key: value for key, value in context.items() if key != "environments"}
-    return synthesize_app(name, outdir, lambda app: build_lake(app, settings).stacks, context=feature_flags)
+    """Synthesize environment `name` of cdk.json into `outdir` (emptied first), its acknowledgments deferred."""
+    if outdir.exists():
+        shutil.rmtree(outdir)
+    return for_review(name, synthesize_environment(name, outdir, **REVIEW_OPTIONS))
+
+
+# How an environment is synthesized for review: acknowledgments recorded, not applied (the gate applies them after a
+# first run of the packs, to see what each covers); construct paths in the templates (cfn-lint and checkov name
+# logical IDs, the report shows paths); the packs not registered (the gate runs them itself).
+REVIEW_OPTIONS: dict[str, Any] = {"nag": False, "defer_acknowledgments": True, "path_metadata": True}
+
+
+def for_review(name: str, synthesis: Synthesis) -> SynthesizedEnvironment:
+    """An environment synthesized with REVIEW_OPTIONS (by `make security` or a test session), as the gate reads it."""
+    if not synthesis.pending:
+        raise ValueError(f"{name} was synthesized with its acknowledgments applied; the gate needs them deferred")
+    return SynthesizedEnvironment(
+        name=name,
+        stacks=synthesis.lake.stacks,
+        templates=synthesis.templates,
+        pending=synthesis.pending,
+        outdir=synthesis.outdir,
+    )
 
 
 def synthesize_app(

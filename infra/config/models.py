@@ -1,25 +1,19 @@
-"""Typed, validated settings: one `EnvironmentSettings` per block under `environments` in cdk.json.
+"""The settings models: what each block under `environments` in cdk.json may hold, and AWS's limits on it.
 
-Every setting has a description (it becomes the README's settings table) and is checked against
-AWS's own limits here, before any construct exists, so a bad value stops synthesis with one line that
-names the setting, the value and what is allowed.
+Every setting has a description (it becomes the generated settings table) and is checked here, before any
+construct exists, so a bad value stops synthesis with one line that names the setting, the value and what is allowed.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from infra.config_ml import MlSettings
-
-DEFAULT_ENVIRONMENT = "sandbox"
+from infra.config.errors import FieldError
+from infra.config.ml import MlSettings
+from infra.constructs.ingest_stream import ExpectedLoad, plan_shards
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -47,27 +41,21 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
-# Kinesis Data Streams per-shard limits (the study notes' numbers).
-SHARD_INGEST_MB_PER_SECOND = 1.0
-SHARD_INGEST_RECORDS_PER_SECOND = 1000
-SHARD_EGRESS_MB_PER_SECOND = 2.0
-
 # Firehose needs at least this buffer when dynamic partitioning is on, and offers no zero buffering with it
 # (the CDK refuses an interval under 60 s).
 DYNAMIC_PARTITIONING_MIN_BUFFER_MB = 64
 DYNAMIC_PARTITIONING_MIN_INTERVAL_SECONDS = 60
+
+# Every physical name starts with `<PROJECT>-<environment>` (EnvironmentSettings.resource_prefix).
+PROJECT = "ml-data-lake"
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # 11 characters at most: the longest bucket name, `ml-data-lake-<env>-curated-<account>-<region>-an`, must fit
 # S3's 63 characters with the longest region codes (see infra/constructs/lake_bucket.py).
-_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,10}$")
+ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,10}$")
 _SCHEDULE = re.compile(r"^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
-
-
-class ConfigError(ValueError):
-    """A setting is missing, unknown or out of range; the message is one line meant for the user."""
 
 
 class _Settings(BaseModel):
@@ -97,20 +85,20 @@ class ZoneLifecycle(_Settings):
     def _ordered(self) -> ZoneLifecycle:
         ia, glacier, expire = self.infrequent_access_after_days, self.glacier_after_days, self.expire_after_days
         if ia is not None and ia < 30:
-            raise _FieldError(
+            raise FieldError(
                 "infrequent_access_after_days", ia, "S3 allows a Standard-IA transition at 30 days or more"
             )
         if glacier is not None and glacier < 1:
-            raise _FieldError("glacier_after_days", glacier, "must be 1 or more")
+            raise FieldError("glacier_after_days", glacier, "must be 1 or more")
         if ia is not None and glacier is not None and glacier < ia + 30:
-            raise _FieldError(
+            raise FieldError(
                 "glacier_after_days",
                 glacier,
                 f"must be at least 30 days after infrequent_access_after_days ({ia}), i.e. {ia + 30} or more",
             )
         last = max(d for d in (ia, glacier, 0) if d is not None)
         if expire is not None and expire <= last:
-            raise _FieldError("expire_after_days", expire, f"must be greater than the last transition ({last} days)")
+            raise FieldError("expire_after_days", expire, f"must be greater than the last transition ({last} days)")
         return self
 
 
@@ -163,33 +151,6 @@ class NetworkSettings(_Settings):
         return zones
 
 
-@dataclass(frozen=True)
-class ShardPlan:
-    """How many shards a provisioned stream needs for the expected load, and which limit decides it."""
-
-    shards: int
-    by_ingest_bytes: int
-    by_ingest_records: int
-    by_egress: int
-
-    @property
-    def explanation(self) -> str:
-        """One sentence for a stack output: the three limits and the result."""
-        return (
-            f"{self.shards} shard(s) = max(ingest {self.by_ingest_bytes} by MB/s at 1 MB/s per shard, "
-            f"{self.by_ingest_records} by records/s at 1,000 per shard, "
-            f"{self.by_egress} by reads at 2 MB/s per shard shared by every consumer)"
-        )
-
-
-def plan_shards(*, ingest_mb_per_second: float, records_per_second: int, consumers: int) -> ShardPlan:
-    """Shards needed so that neither the per-shard write limits nor the shared read limit is exceeded."""
-    by_bytes = math.ceil(ingest_mb_per_second / SHARD_INGEST_MB_PER_SECOND)
-    by_records = math.ceil(records_per_second / SHARD_INGEST_RECORDS_PER_SECOND)
-    by_egress = math.ceil(ingest_mb_per_second * consumers / SHARD_EGRESS_MB_PER_SECOND)
-    return ShardPlan(max(1, by_bytes, by_records, by_egress), by_bytes, by_records, by_egress)
-
-
 class KinesisSettings(_Settings):
     """The ingest stream: capacity mode, expected load and retention."""
 
@@ -219,26 +180,22 @@ class KinesisSettings(_Settings):
         if self.shards is None:
             return self
         if self.mode == "on_demand":
-            raise _FieldError("shards", self.shards, "must be null when mode is 'on_demand' (AWS manages the shards)")
-        needed = self.load_plan().shards
+            raise FieldError("shards", self.shards, "must be null when mode is 'on_demand' (AWS manages the shards)")
+        needed = plan_shards(self._load()).shards
         if self.shards < needed:
-            raise _FieldError("shards", self.shards, f"the expected load needs at least {needed} shards")
+            raise FieldError("shards", self.shards, f"the expected load needs at least {needed} shards")
         return self
 
-    def load_plan(self) -> ShardPlan:
-        """The shard count the expected load needs."""
-        return plan_shards(
+    def expected_load(self) -> ExpectedLoad | None:
+        """The load a provisioned stream is sized for; None for an on-demand stream (AWS sizes it)."""
+        return None if self.mode == "on_demand" else self._load()
+
+    def _load(self) -> ExpectedLoad:
+        return ExpectedLoad(
             ingest_mb_per_second=self.expected_ingest_mb_per_second,
             records_per_second=self.expected_records_per_second,
             consumers=self.consumers,
         )
-
-    def shard_plan(self) -> ShardPlan:
-        """The shards to provision: the explicit `shards` when given (never below the load's need), else the load's."""
-        plan = self.load_plan()
-        if self.shards is not None:
-            return ShardPlan(self.shards, plan.by_ingest_bytes, plan.by_ingest_records, plan.by_egress)
-        return plan
 
 
 class FirehoseSettings(_Settings):
@@ -271,14 +228,14 @@ class FirehoseSettings(_Settings):
     @model_validator(mode="after")
     def _dynamic_partitioning_buffer(self) -> FirehoseSettings:
         if self.partitioning == "device" and self.buffer_size_mb < DYNAMIC_PARTITIONING_MIN_BUFFER_MB:
-            raise _FieldError(
+            raise FieldError(
                 "buffer_size_mb",
                 self.buffer_size_mb,
                 f"must be at least {DYNAMIC_PARTITIONING_MIN_BUFFER_MB} when partitioning is 'device' "
                 "(Firehose dynamic partitioning)",
             )
         if self.partitioning == "device" and self.buffer_interval_seconds < DYNAMIC_PARTITIONING_MIN_INTERVAL_SECONDS:
-            raise _FieldError(
+            raise FieldError(
                 "buffer_interval_seconds",
                 self.buffer_interval_seconds,
                 f"must be at least {DYNAMIC_PARTITIONING_MIN_INTERVAL_SECONDS} when partitioning is 'device' "
@@ -378,7 +335,7 @@ class EnvironmentSettings(_Settings):
     @field_validator("name")
     @classmethod
     def _name(cls, name: str) -> str:
-        if not _ENV_NAME.match(name):
+        if not ENV_NAME.match(name):
             raise ValueError(
                 f"got {name!r}; use lower-case letters, digits and '-', starting with a letter, 11 at most "
                 "(it is part of every bucket name)"
@@ -437,19 +394,19 @@ class EnvironmentSettings(_Settings):
     @model_validator(mode="after")
     def _environment(self) -> EnvironmentSettings:
         if (self.account is None) != (self.region is None):
-            raise _FieldError(
+            raise FieldError(
                 "account" if self.account is None else "region",
                 None,
                 "set account and region together, or neither (environment-agnostic)",
             )
         if self.region is not None and self.network.availability_zones is None:
-            raise _FieldError(
+            raise FieldError(
                 "network.availability_zones",
                 None,
                 f"name two zones of {self.region} when a region is set, so synthesis never looks them up",
             )
         if self.glue.run_in_vpc and not self.network.interface_endpoints:
-            raise _FieldError(
+            raise FieldError(
                 "glue.run_in_vpc",
                 True,
                 "needs network.interface_endpoints = true: the VPC has no route to the internet, so in it the job "
@@ -458,7 +415,7 @@ class EnvironmentSettings(_Settings):
         if self.network.availability_zones and self.region:
             for zone in self.network.availability_zones:
                 if not zone.startswith(self.region):
-                    raise _FieldError(
+                    raise FieldError(
                         "network.availability_zones",
                         list(self.network.availability_zones),
                         f"every zone must be in {self.region}",
@@ -472,113 +429,9 @@ class EnvironmentSettings(_Settings):
 
     @property
     def resource_prefix(self) -> str:
-        """`ml-data-lake-<env>`: what the physical names of this environment's resources start with."""
-        return f"ml-data-lake-{self.name}"
+        """The start of every physical name of this environment (buckets, jobs, alarms...): `ml-data-lake-<env>`."""
+        return f"{PROJECT}-{self.name}"
 
     def stack_name(self, unit: str) -> str:
         """The CloudFormation stack name of one unit, e.g. `MlDataLake-sandbox-Storage`."""
         return f"MlDataLake-{self.name}-{unit}"
-
-
-class _FieldError(ValueError):
-    """Raised inside a model validator to blame one field (its path relative to that model)."""
-
-    def __init__(self, field: str, value: object, allowed: str) -> None:
-        super().__init__(allowed)
-        self.field, self.value, self.allowed = field, value, allowed
-
-
-def load_environment(environments: object, name: object) -> EnvironmentSettings:
-    """Parse the block for environment `name` out of the `environments` context; raise ConfigError if invalid."""
-    if not isinstance(environments, Mapping) or not environments:
-        raise ConfigError("cdk.json context has no 'environments' block; add one block per environment, e.g. sandbox")
-    known = ", ".join(sorted(environments))
-    if not isinstance(name, str) or name not in environments:
-        raise ConfigError(f"unknown environment {name!r} (from -c env=...); known environments: {known}")
-    block = environments[name]
-    if not isinstance(block, Mapping):
-        raise ConfigError(f"environments.{name}: expected a block of settings, got {type(block).__name__}")
-    if "name" in block:
-        raise ConfigError(f"environments.{name}.name: not a setting; the environment's name is the key of its block")
-    try:
-        return EnvironmentSettings.model_validate({"name": name, **block})
-    except ValidationError as error:
-        raise ConfigError(_describe(error, f"environments.{name}", block)) from None
-
-
-def _describe(error: ValidationError, prefix: str, block: Mapping[str, Any]) -> str:
-    """The first problem of a ValidationError as one line: the setting's path, the value and what is allowed."""
-    problem = error.errors(include_url=False)[0]
-    loc = [str(part) for part in problem["loc"]]
-    context = problem.get("ctx") or {}
-    cause = context.get("error")
-    if isinstance(cause, _FieldError):
-        path = ".".join([prefix, *loc, cause.field])
-        value = cause.value if cause.value is not None else _lookup(block, [*loc, *cause.field.split(".")])
-        return f"{path} = {_show(value)}: {cause.allowed}"
-    path = ".".join([prefix, *loc])
-    if problem["type"] == "extra_forbidden":
-        return _unknown_setting(path, loc, block)
-    if problem["type"] == "missing":
-        return f"{path}: required setting is missing"
-    message = str(cause) if isinstance(cause, ValueError) else problem["msg"]
-    if message.startswith("got "):
-        return f"{path}: {message}"
-    return f"{path} = {_show(problem['input'])}: {message[0].lower()}{message[1:]}"
-
-
-def _unknown_setting(path: str, loc: list[str], block: Mapping[str, Any]) -> str:
-    """Name an unknown key, suggest the closest known one and list the rest."""
-    model: type[BaseModel] = EnvironmentSettings
-    for part in loc[:-1]:
-        annotation = model.model_fields[part].annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            break
-        model = annotation
-    known = [key for key in model.model_fields if key != "name"]
-    close = difflib.get_close_matches(loc[-1], known, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"{path}: unknown setting (a typo?); {hint}known settings here: {', '.join(known)}"
-
-
-def _lookup(block: Mapping[str, Any], path: list[str]) -> object:
-    node: object = block
-    for part in path:
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def _show(value: object) -> str:
-    return "null" if value is None else repr(value)
-
-
-def settings_reference() -> list[tuple[str, str, str]]:
-    """Every setting as (dotted path, default, description), in declaration order, for the README."""
-    rows: list[tuple[str, str, str]] = []
-
-    def walk(model: type[BaseModel], defaults: BaseModel | None, prefix: str) -> None:
-        for key, field in model.model_fields.items():
-            if key == "name":
-                continue
-            path = f"{prefix}{key}"
-            annotation = field.annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                walk(
-                    annotation,
-                    getattr(defaults, key) if defaults else field.get_default(call_default_factory=True),
-                    f"{path}.",
-                )
-                continue
-            default = getattr(defaults, key) if defaults is not None else field.get_default(call_default_factory=True)
-            rows.append((path, _json(default), field.description or ""))
-
-    walk(EnvironmentSettings, None, "")
-    return rows
-
-
-def _json(value: object) -> str:
-    if isinstance(value, tuple):
-        value = list(value)
-    return json.dumps(value)

@@ -1,7 +1,4 @@
-"""Settings of the ML unit: the SageMaker Processing job the workflow runs after the curated crawl.
-
-A standalone module while settings are one module (`infra/config.py`); it becomes `infra/config/ml.py`.
-"""
+"""Settings of the ML unit: the SageMaker Processing job the workflow runs after the curated crawl."""
 
 from __future__ import annotations
 
