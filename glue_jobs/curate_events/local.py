@@ -1,7 +1,7 @@
 """The curation job's logic on local Spark: ``job.run`` through ``LocalJobIO``, the local twin of ``GlueJobIO``.
 
     python -m glue_jobs.curate_events.local --raw_path tests/glue_jobs/fixtures \\
-        --curated_path build/curate/curated --quarantine_path build/curate/quarantine
+        --curated_path outputs/curate-local/curated --quarantine_path outputs/curate-local/quarantine
 
 reads every JSON-lines file under ``--raw_path`` (``.gz`` too), writes the curated zone and the quarantine as the job
 does on Glue, and prints the run's counts. ``--devices_path`` and ``--event_schema`` default to the files the job
