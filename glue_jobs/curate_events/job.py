@@ -122,15 +122,16 @@ class GlueJobIO:
         options = getResolvedOptions(list(argv), list(JOB_ARGUMENTS))
         self.arguments = JobArguments.from_mapping(options)
         self._glue_context: Any = GlueContext(SparkContext.getOrCreate())
+        self._spark: SparkSession = self._glue_context.spark_session
+        # The transforms do not depend on it; UTC keeps whatever Spark renders in the lake's time zone.
+        self._spark.conf.set("spark.sql.session.timeZone", "UTC")
         self._job: Any = Job(self._glue_context)
         self._job.init(options["JOB_NAME"], options)
 
     @property
     def spark(self) -> SparkSession:
-        """Glue's session, its time zone set to UTC like the lake's partitions."""
-        session: SparkSession = self._glue_context.spark_session
-        session.conf.set("spark.sql.session.timeZone", "UTC")
-        return session
+        """Glue's session."""
+        return self._spark
 
     def read_raw_events(self, path: str, schema: event_schema.EventSchema) -> RawEvents:
         """The objects under ``path`` the bookmark has not seen, each declared field of varying JSON type as text."""
@@ -151,7 +152,8 @@ class GlueJobIO:
         # counting job of curate then reuses the rows instead of listing and reading S3 again.
         events: DataFrame = resolved.toDF().persist(StorageLevel.MEMORY_AND_DISK)
         events.count()
-        # Without errors Glue's error frame has no `error` column at all, so it is asked for only when there are some.
+        # Asked for only when there are errors: with none there is nothing to quarantine, and the layout of an empty
+        # error frame is not documented.
         errors: DataFrame | None = raw.errorsAsDynamicFrame().toDF() if raw.errorsCount() else None
         return RawEvents(events, errors)
 

@@ -1,7 +1,7 @@
 """The curation job's logic on local Spark: ``job.run`` through ``LocalJobIO``, the local twin of ``GlueJobIO``.
 
     python -m glue_jobs.curate_events.local --raw_path tests/glue_jobs/fixtures \\
-        --curated_path build/curate/curated --quarantine_path build/curate/quarantine
+        --curated_path outputs/curate-local/curated --quarantine_path outputs/curate-local/quarantine
 
 reads every JSON-lines file under ``--raw_path`` (``.gz`` too), writes the curated zone and the quarantine as the job
 does on Glue, and prints the run's counts. ``--devices_path`` and ``--event_schema`` default to the files the job
@@ -10,10 +10,10 @@ ships with. Run it twice: the second run finds every reading curated already and
 Glue's DynamicFrame reader does not fail on a malformed JSON record: it leaves it out of the frame and reports it as
 an error record (``errorsAsDynamicFrame``). ``LocalJobIO`` reads with Spark's JSON reader, which keeps such a line in
 ``_corrupt_record``, and turns each one into an error record of Glue's layout, so ``run`` meets malformed input
-locally exactly as it does on Glue. Where Spark knows more than Glue reports, the record says so: the line's text
-(``input``; Glue's is empty for a JSON parse error) and the file (``source``). Not mirrored: Glue's streaming parser
-may read past a truncated line into the next one and report the two as one error; Spark reads line by line. There
-are no bookmarks locally: every run reads everything under ``--raw_path``.
+locally in the shape it has on Glue. Where Spark knows more than Glue reports, the record says so: the line's text
+(``input``, empty in the AWS documentation's example of a parse error) and the file (``source``). Not mirrored:
+Glue's streaming parser may read past a truncated line into the next one and report the two as one error; Spark reads
+line by line. There are no bookmarks locally: every run reads everything under ``--raw_path``.
 
 This module is not shipped to Glue.
 """

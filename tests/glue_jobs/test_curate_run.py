@@ -8,6 +8,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyspark.sql import Row, SparkSession
@@ -16,20 +17,13 @@ from glue_jobs.curate_events import job
 from glue_jobs.curate_events.local import GLUE_READER_MESSAGE, LocalJobIO
 from glue_jobs.curate_events.schema import EventSchema
 from glue_jobs.curate_events.transforms import CORRUPT_RECORD, GLUE_ERROR, PARTITION_COLUMNS, CurationCounts
+from tests.glue_jobs import fake_awsglue
 from tests.glue_jobs.support import DEVICES_PATH, FIXTURES, SCHEMA_PATH
 
 pytestmark = pytest.mark.xdist_group("spark")
 
 RUN_DATE = dt.date(2026, 11, 27)
 FIREHOSE_HOUR = Path("year=2026") / "month=11" / "day=26" / "hour=08"
-
-
-class CrashingJobIO(LocalJobIO):
-    """A run that dies after writing both zones and before its bookmark is committed."""
-
-    def commit(self) -> None:
-        """Fail where the job would have committed."""
-        raise RuntimeError("the driver died before Job.commit()")
 
 
 def _late(**fields: object) -> bytes:
@@ -57,6 +51,7 @@ class Scenario:
     """What the three runs of the scenario left behind."""
 
     curated: Path
+    glue_calls: list[tuple[str, Any]]
     after_crash: dict[str, str]
     rerun: CurationCounts
     after_rerun: dict[str, str]
@@ -77,6 +72,12 @@ def _arguments(tmp: Path, raw: Path) -> job.JobArguments:
     )
 
 
+def _argv(arguments: job.JobArguments) -> list[str]:
+    """The command line Glue gives the script for ``arguments``."""
+    pairs = [("JOB_NAME", "curate-events"), *((name, getattr(arguments, name)) for name in job.JOB_ARGUMENTS[1:])]
+    return ["job.py", *(item for name, value in pairs for item in (f"--{name}", value))]
+
+
 def _append_an_old_duplicate(spark: SparkSession, hour: Path) -> None:
     """Copy the rows of ``hour`` once more into it, as the job's earlier appending runs could."""
     rows = spark.read.parquet(str(hour))
@@ -93,8 +94,11 @@ def scenario(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> S
     _deliver(first, "00-00-0002", (FIXTURES / "malformed_events.jsonl").read_bytes().splitlines(keepends=True))
     curated = tmp / "curated"
 
-    with pytest.raises(RuntimeError, match=r"before Job\.commit"):
-        job.run(CrashingJobIO(spark), _arguments(tmp, first), RUN_DATE)
+    # The first run goes through main and the Glue adapter, over a stand-in for awsglue whose commit fails.
+    with fake_awsglue.installed(choices=["temperature_c", "firmware"], fail_commit=True) as calls:
+        with pytest.raises(RuntimeError, match=r"before Job\.commit"):
+            job.main(_argv(_arguments(tmp, first)))
+        glue_calls = list(calls)
     after_crash = _snapshot(curated)
 
     rerun = job.run(LocalJobIO(spark), _arguments(tmp, first), RUN_DATE)
@@ -126,6 +130,7 @@ def scenario(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> S
         spark.conf.unset("spark.sql.sources.partitionColumnTypeInference.enabled")
     return Scenario(
         curated=curated,
+        glue_calls=glue_calls,
         after_crash=after_crash,
         rerun=rerun,
         after_rerun=after_rerun,
@@ -138,6 +143,25 @@ def scenario(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> S
             for line in gzip.decompress(path.read_bytes()).splitlines()
         ],
     )
+
+
+def test_main_reads_through_glue_s_reader_resolves_choices_and_commits_last(scenario: Scenario) -> None:
+    assert [name for name, _ in scenario.glue_calls] == ["init", "from_options", "resolveChoice", "commit"]
+    assert scenario.glue_calls[0][1] == "curate-events"
+    assert scenario.glue_calls[1][1] == {
+        "connection_type": "s3",
+        "connection_options": {
+            "paths": [str(scenario.curated.parent / "raw-first")],
+            "recurse": True,
+            "groupFiles": "inPartition",
+        },
+        "format": "json",
+        "transformation_ctx": "raw_events",
+    }
+    # Only declared fields are resolved, to text; the validation types them itself.
+    assert scenario.glue_calls[2][1] == ([("temperature_c", "cast:string")], "raw_events_resolved")
+    # The commit came after both zones were written: the crashed run left them behind.
+    assert len(scenario.after_crash) == 5
 
 
 def test_a_rerun_over_the_same_objects_adds_nothing_and_rewrites_nothing(scenario: Scenario) -> None:
