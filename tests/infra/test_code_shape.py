@@ -42,3 +42,15 @@ def test_no_function_in_infra_is_longer_than_a_screen() -> None:
         if lines > MAX_FUNCTION_LINES
     }
     assert too_long == {}, f"split these into well-named parts (at most {MAX_FUNCTION_LINES} lines each)"
+
+
+def test_only_the_synthesis_entry_point_reads_cdk_json() -> None:
+    # Every caller (app.py, the tests, the tools) gets settings and feature flags through infra/synthesis.py.
+    readers = sorted(
+        str(path.relative_to(ROOT))
+        for folder in ("infra", "tools", "tests", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+        if '"cdk.json"' in path.read_text(encoding="utf-8") and path != Path(__file__)
+    )
+    assert readers == ["infra/synthesis.py"]
+    assert '"cdk.json"' not in (ROOT / "app.py").read_text(encoding="utf-8")
