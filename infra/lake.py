@@ -6,10 +6,11 @@ CDK turns each use across stacks into a reference, which also orders the deploym
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Environment, Stack
+from aws_cdk import Environment, RemovalPolicy, Stack
 from constructs import Construct
 
 from infra.checkov import skip_checks_on_cdk_handlers
@@ -45,36 +46,50 @@ class Lake:
         return (self.core, self.network, self.storage, self.ingestion, *ml, self.processing, self.monitoring)
 
 
-def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
-    """Create the stacks of the environment `settings` describes, named `MlDataLake-<env>-<Unit>`."""
-    env = Environment(account=settings.account, region=settings.region) if settings.account else None
-    name = settings.name
+StackArgs = Callable[[str, str], dict[str, Any]]
 
-    def common(unit: str, description: str) -> dict[str, Any]:
+
+def _stack_args(scope: Construct, settings: EnvironmentSettings) -> StackArgs:
+    """What every stack of the environment is created with: its scope, name, settings, account and protection."""
+    env = Environment(account=settings.account, region=settings.region) if settings.account else None
+
+    def args(unit: str, description: str) -> dict[str, Any]:
         return {
             "scope": scope,
             "id": settings.stack_name(unit),
             "settings": settings,
             "env": env,
             "termination_protection": settings.termination_protection,
-            "description": f"ML data lake ({name}): {description}",
+            "description": f"ML data lake ({settings.name}): {description}",
         }
 
-    removal = removal_policy(settings)
-    core = CoreStack(**common("Core", "the lake key and the alert topic."), removal=removal)
-    alerts = AlertTarget(topic=core.alert_topic, name_prefix=settings.resource_prefix)
-    key = core.lake_key
+    return args
+
+
+def _foundation(args: StackArgs, removal: RemovalPolicy) -> tuple[CoreStack, NetworkStack, StorageStack]:
+    """The key and alert topic, the network, and the zones: what every other unit builds on."""
+    core = CoreStack(**args("Core", "the lake key and the alert topic."), removal=removal)
     network = NetworkStack(
-        **common("Network", "a VPC without internet access and its S3 endpoint."), lake_key=key, removal=removal
+        **args("Network", "a VPC without internet access and its S3 endpoint."), lake_key=core.lake_key, removal=removal
     )
     storage = StorageStack(
-        **common("Storage", "buckets, audit trail and catalog database (stateful)."),
-        lake_key=key,
+        **args("Storage", "buckets, audit trail and catalog database (stateful)."),
+        lake_key=core.lake_key,
         s3_endpoint=network.s3_endpoint,
         removal=removal,
     )
+    return core, network, storage
+
+
+def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
+    """Create the stacks of the environment `settings` describes, named `MlDataLake-<env>-<Unit>`."""
+    args = _stack_args(scope, settings)
+    removal = removal_policy(settings)
+    core, network, storage = _foundation(args, removal)
+    alerts = AlertTarget(topic=core.alert_topic, name_prefix=settings.resource_prefix)
+    key = core.lake_key
     ingestion = IngestionStack(
-        **common("Ingestion", "Kinesis stream, Firehose delivery and its transform Lambda."),
+        **args("Ingestion", "Kinesis stream, Firehose delivery and its transform Lambda."),
         lake_key=key,
         raw_zone=storage.raw_zone,
         alerts=alerts,
@@ -82,7 +97,7 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
     )
     ml = (
         MlStack(
-            **common("Ml", "model registry and the SageMaker processing job's setup."),
+            **args("Ml", "model registry and the SageMaker processing job's setup."),
             lake_key=key,
             vpc=network.vpc,
             job_role=storage.consumer_role,
@@ -93,7 +108,7 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         else None
     )
     processing = ProcessingStack(
-        **common("Processing", "Glue crawlers and ETL job, Step Functions workflow, Athena."),
+        **args("Processing", "Glue crawlers and ETL job, Step Functions workflow, Athena."),
         lake_key=key,
         raw_zone=storage.raw_zone,
         curated_zone=storage.curated_zone,
@@ -106,7 +121,7 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         removal=removal,
     )
     monitoring = MonitoringStack(
-        **common("Monitoring", "the pipeline's dashboard."),
+        **args("Monitoring", "the pipeline's dashboard."),
         ingest_stream=ingestion.ingest_stream,
         delivery_stream=ingestion.delivery_stream,
         transform_function=ingestion.transform_function,
@@ -116,7 +131,7 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
     )
     lake = Lake(core, network, storage, ingestion, ml, processing, monitoring)
     for stack in lake.stacks:
-        tag_stack(stack, {"Environment": name, **settings.tags})
+        tag_stack(stack, {"Environment": settings.name, **settings.tags})
         # checkov also checks the handlers of CDK's own custom resources; each skip is on the handler, with its reason.
         skip_checks_on_cdk_handlers(stack)
     return lake

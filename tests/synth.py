@@ -25,7 +25,8 @@ ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in UNITS]
 
 # One environment with every setting the project's own environments leave off: bound to a (placeholder) account
 # and region with named zones, interface endpoints, an on-demand stream, reserved concurrency, a consumer account,
-# the catalog encryption left to another environment, and the safe defaults for everything else (retain).
+# the catalog encryption left to another environment, the ML unit off, and the safe defaults for everything else
+# (retain).
 VARIANT = "variant"
 CONSUMER_ACCOUNT = "222222222222"
 VARIANT_BLOCK: dict[str, Any] = {
@@ -36,6 +37,7 @@ VARIANT_BLOCK: dict[str, Any] = {
     "firehose": {"transform_reserved_concurrency": 5},
     "consumer_accounts": [CONSUMER_ACCOUNT],
     "glue": {"manage_catalog_encryption": False},
+    "ml": {"enabled": False},
 }
 
 

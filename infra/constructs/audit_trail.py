@@ -69,23 +69,30 @@ class S3DataEventsTrail(Construct):
             reason="This trail records only S3 data events on the lake's buckets, which live in this one region; "
             "management events of every region are left to the account's own trail.",
         )
-        # The L2 would deliver to CloudWatch Logs with a role of its own whose policy is inline; the compliance
-        # packs ask for a managed policy, so the delivery is wired here on the CfnTrail with such a role.
-        self.logs_role = ManagedPolicyRole(
-            self,
-            "LogsRole",
-            service="cloudtrail.amazonaws.com",
-            description="CloudTrail: delivers the lake's S3 data events to their log group.",
-        )
-        self.log_group.grant(self.logs_role, "logs:CreateLogStream", "logs:PutLogEvents")
-        trail = self.trail.node.default_child
-        assert isinstance(trail, cloudtrail.CfnTrail)
-        trail.cloud_watch_logs_log_group_arn = self.log_group.log_group_arn
-        trail.cloud_watch_logs_role_arn = self.logs_role.role_arn
-        # CloudTrail checks at creation that the role can write to the log group.
-        trail.node.add_dependency(self.logs_role.policy)
+        self.logs_role = self._deliver_to_log_group()
         self.trail.add_s3_event_selector(
             [cloudtrail.S3EventSelector(bucket=bucket) for bucket in buckets],
             read_write_type=cloudtrail.ReadWriteType.ALL,
             include_management_events=False,
         )
+
+    def _deliver_to_log_group(self) -> ManagedPolicyRole:
+        """The trail's delivery to its log group, through a role whose policy is a managed one.
+
+        The L2 would deliver to CloudWatch Logs with a role of its own whose policy is inline; the compliance packs
+        ask for a managed policy, so the delivery is wired here on the CfnTrail with such a role.
+        """
+        role = ManagedPolicyRole(
+            self,
+            "LogsRole",
+            service="cloudtrail.amazonaws.com",
+            description="CloudTrail: delivers the lake's S3 data events to their log group.",
+        )
+        self.log_group.grant(role, "logs:CreateLogStream", "logs:PutLogEvents")
+        trail = self.trail.node.default_child
+        assert isinstance(trail, cloudtrail.CfnTrail)
+        trail.cloud_watch_logs_log_group_arn = self.log_group.log_group_arn
+        trail.cloud_watch_logs_role_arn = role.role_arn
+        # CloudTrail checks at creation that the role can write to the log group.
+        trail.node.add_dependency(role.policy)
+        return role

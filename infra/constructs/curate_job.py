@@ -86,13 +86,10 @@ class CurateJob(Construct):
         super().__init__(scope, id)
         serves(self, "curation")
         self.name, self.arn = name, Stack.of(self).format_arn(service="glue", resource="job", resource_name=name)
-        self.role = ManagedPolicyRole(
-            self,
-            "Role",
-            service="glue.amazonaws.com",
-            description=f"Glue job {name}: reads {raw_prefix} of the raw zone, writes the curated zone.",
+        self.role = self._role(
+            description=f"Glue job {name}: reads {raw_prefix} of the raw zone, writes the curated zone."
         )
-        self.paths = {
+        self.paths = {  # the job's arguments, also passed by the workflow
             "raw_path": raw_zone.s3_url_for_object(raw_prefix),
             "curated_path": curated_zone.s3_url_for_object(curated_prefix),
             "quarantine_path": curated_zone.s3_url_for_object(quarantine_prefix),
@@ -103,8 +100,8 @@ class CurateJob(Construct):
             key=key,
             retention_days=log_retention_days,
             removal=removal,
-            log_group_name=f"/aws-glue/jobs/{name}",  # where the security configuration lets Glue use the key
-        )
+            log_group_name=f"/aws-glue/jobs/{name}",
+        )  # under /aws-glue/jobs/, where the security configuration lets Glue use the key
         self.job = self._job(
             job_dir,
             security=security,
@@ -120,12 +117,14 @@ class CurateJob(Construct):
             raw_access=prefix_access(raw_zone, (raw_prefix,), write=False),
             curated_access=prefix_access(curated_zone, (curated_prefix, quarantine_prefix, temp_prefix), write=True),
             key=key,
+            security=security,
+            connection=connection,
         )
-        security.grant_logging(self.role, log_group_prefix="jobs")
-        if connection:
-            connection.grant_network_interfaces(self.role)
-        self.job.node.add_dependency(self.role.policy)
         self.failures = self._alert_on_failures(alerts.topic)
+
+    def _role(self, *, description: str) -> ManagedPolicyRole:
+        """The job's own role: every grant of the job lands in its managed policy."""
+        return ManagedPolicyRole(self, "Role", service="glue.amazonaws.com", description=description)
 
     def _job(
         self,
@@ -182,8 +181,14 @@ class CurateJob(Construct):
         raw_access: list[iam.PolicyStatement],
         curated_access: list[iam.PolicyStatement],
         key: kms.IKey,
+        security: GlueSecurity,
+        connection: GlueVpcConnection | None,
     ) -> None:
-        """Read raw events, write the curated prefixes, use the lake key, report Glue metrics."""
+        """Read raw events, write the curated prefixes, use the lake key, log, report Glue metrics."""
+        security.grant_logging(self.role, log_group_prefix="jobs")
+        if connection:  # in the VPC (prod): the workers' network interfaces
+            connection.grant_network_interfaces(self.role)
+        self.job.node.add_dependency(self.role.policy)
         for statement in (
             *raw_access,
             *curated_access,

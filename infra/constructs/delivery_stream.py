@@ -112,8 +112,13 @@ class RawZoneDelivery(Construct):
             reason="Firehose server-side encryption applies only to Direct PUT delivery streams; this one reads a "
             "Kinesis stream encrypted with the lake key and writes SSE-KMS objects with the same key.",
         )
+        self.data_freshness_alarm = self._alarm_on_freshness(
+            alerts, buffer_interval_seconds=settings.buffer_interval_seconds
+        )
 
-        self.data_freshness_alarm = alarm(
+    def _alarm_on_freshness(self, alerts: AlertTarget, *, buffer_interval_seconds: int) -> cloudwatch.Alarm:
+        """Records waiting far longer than a buffer interval: delivery to the raw zone is failing."""
+        return alarm(
             self,
             "DataFreshnessAlarm",
             alerts=alerts,
@@ -122,7 +127,7 @@ class RawZoneDelivery(Construct):
             metric=self.delivery_stream.metric(
                 "DeliveryToS3.DataFreshness", statistic=cloudwatch.Stats.MAXIMUM, period=ALARM_PERIOD
             ),
-            threshold=freshness_threshold(settings.buffer_interval_seconds).to_seconds(),
+            threshold=freshness_threshold(buffer_interval_seconds).to_seconds(),
             description=(
                 "The oldest record in Firehose has waited longer than two buffer intervals plus five minutes "
                 "for delivery to the raw zone; see the delivery stream's log group."

@@ -121,13 +121,23 @@ class LakeNetwork(Construct):
             # Removes the default security group's rules (a CDK custom resource does it at deploy time).
             restrict_default_security_group=True,
         )
+        self._log_flows(key=key, name=flow_log_group_name, retention_days=log_retention_days, removal=removal)
+        self.s3_endpoint = self.vpc.add_gateway_endpoint(
+            "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[isolated]
+        )
+        for statement in s3_endpoint_statements(self, resource_prefix, glue_in_vpc=glue_in_vpc):
+            self.s3_endpoint.add_to_policy(statement)
+        self.workload_subnet = self.vpc.isolated_subnets[0]
+
+        self.endpoint_security_group: ec2.SecurityGroup | None = None
+        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        if interface_endpoints:
+            self._add_interface_endpoints(glue_in_vpc=glue_in_vpc)
+
+    def _log_flows(self, *, key: kms.IKey, name: str, retention_days: int, removal: RemovalPolicy) -> None:
+        """Every flow of the VPC, to an encrypted log group, through a role of its own."""
         self.flow_log_group = encrypted_log_group(
-            self,
-            "FlowLogGroup",
-            key=key,
-            retention_days=log_retention_days,
-            removal=removal,
-            log_group_name=flow_log_group_name,
+            self, "FlowLogGroup", key=key, retention_days=retention_days, removal=removal, log_group_name=name
         )
         # Its own role, so that the write permission lands in a managed policy rather than an inline one.
         self.flow_log_role = ManagedPolicyRole(
@@ -141,17 +151,6 @@ class LakeNetwork(Construct):
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group, self.flow_log_role),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
-        self.s3_endpoint = self.vpc.add_gateway_endpoint(
-            "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[isolated]
-        )
-        for statement in s3_endpoint_statements(self, resource_prefix, glue_in_vpc=glue_in_vpc):
-            self.s3_endpoint.add_to_policy(statement)
-        self.workload_subnet = self.vpc.isolated_subnets[0]
-
-        self.endpoint_security_group: ec2.SecurityGroup | None = None
-        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
-        if interface_endpoints:
-            self._add_interface_endpoints(glue_in_vpc=glue_in_vpc)
 
     def _add_interface_endpoints(self, *, glue_in_vpc: bool) -> None:
         """Glue, KMS, CloudWatch Logs and metrics, STS in the workload subnet's AZ, on 443 from the VPC only."""

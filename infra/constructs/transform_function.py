@@ -75,12 +75,6 @@ class TransformFunction(Construct):
         )
         self.function.node.add_dependency(self.role)
         serves(self, "ingestion")
-        acknowledge_control(
-            self.function,
-            "CT.LAMBDA.PR.3",
-            reason="The transform only reshapes the records Firehose hands it and calls no service or network, so "
-            "network interfaces in the VPC would add cold-start time and protect nothing.",
-        )
         self._acknowledge_findings(reserved=settings.transform_reserved_concurrency is not None)
         self.errors_alarm = alarm(
             self,
@@ -96,7 +90,13 @@ class TransformFunction(Construct):
         )
 
     def _acknowledge_findings(self, *, reserved: bool) -> None:
-        """What the compliance packs and checkov ask of a Lambda that does not apply to a Firehose transform."""
+        """What the compliance packs, checkov and guard ask of a Lambda that does not apply to a Firehose transform."""
+        acknowledge_control(
+            self.function,
+            "CT.LAMBDA.PR.3",
+            reason="The transform only reshapes the records Firehose hands it and calls no service or network, so "
+            "network interfaces in the VPC would add cold-start time and protect nothing.",
+        )
         no_dlq = (
             "Firehose invokes the transform synchronously and sends records of a failed invocation to the "
             "raw zone's error prefix (processing-failed), so a dead-letter queue, used only for asynchronous "

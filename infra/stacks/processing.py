@@ -62,36 +62,19 @@ class ProcessingStack(Stack):
         self.raw_crawler, self.curated_crawler = self._crawlers(
             prefix, raw_zone=raw_zone, curated_zone=curated_zone, database=database, key=lake_key, security=security
         )
-        # Where the settings put the job in the VPC, its workers run in the workload subnet (see LakeNetwork).
-        self.job_connection = (
-            GlueVpcConnection(self, "JobNetwork", name=f"{prefix}-isolated", vpc=vpc, subnet=workload_subnet)
-            if settings.glue.run_in_vpc
-            else None
-        )
-        self.curate_job = CurateJob(
-            self,
-            "CurateJob",
-            name=f"{prefix}-curate-events",
-            job_dir=GLUE_JOBS / "curate_events",
+        self.curate_job = self._curate_job(
+            settings,
             raw_zone=raw_zone,
-            raw_prefix=RAW_EVENTS,
             curated_zone=curated_zone,
-            curated_prefix=CURATED_EVENTS,
-            quarantine_prefix=QUARANTINE,
-            temp_prefix=GLUE_TEMP,
-            event_schema=event_schema_argument(),
             key=lake_key,
             security=security,
-            settings=settings.glue,
             alerts=alerts,
-            log_retention_days=settings.log_retention_days,
             removal=removal,
-            connection=self.job_connection,
+            vpc=vpc,
+            workload_subnet=workload_subnet,
         )
-        self.ml_step = (
-            self._ml_step(settings, ml_job, curated_zone=curated_zone, results_zone=query_results, key=lake_key)
-            if ml_job is not None
-            else None
+        self.ml_step = ml_job and self._ml_step(
+            settings, ml_job, curated_zone=curated_zone, results_zone=query_results, key=lake_key
         )
         self.workflow = CurationWorkflow(
             self,
@@ -114,6 +97,47 @@ class ProcessingStack(Stack):
         self.workflow.node.add_dependency(self.curate_job, self.raw_crawler, self.curated_crawler)
         self.workgroup = self._workgroup(prefix, settings, query_results=query_results, database=database, key=lake_key)
         self._outputs()
+
+    def _curate_job(
+        self,
+        settings: EnvironmentSettings,
+        *,
+        raw_zone: s3.IBucket,
+        curated_zone: s3.IBucket,
+        key: kms.IKey,
+        security: GlueSecurity,
+        alerts: AlertTarget,
+        removal: RemovalPolicy,
+        vpc: ec2.IVpc,
+        workload_subnet: ec2.ISubnet,
+    ) -> CurateJob:
+        """The curation job; where the settings put it in the VPC, its workers run in the workload subnet."""
+        prefix = settings.resource_prefix
+        self.job_connection = (
+            GlueVpcConnection(self, "JobNetwork", name=f"{prefix}-isolated", vpc=vpc, subnet=workload_subnet)
+            if settings.glue.run_in_vpc
+            else None
+        )
+        return CurateJob(
+            self,
+            "CurateJob",
+            name=f"{prefix}-curate-events",
+            job_dir=GLUE_JOBS / "curate_events",
+            raw_zone=raw_zone,
+            raw_prefix=RAW_EVENTS,
+            curated_zone=curated_zone,
+            curated_prefix=CURATED_EVENTS,
+            quarantine_prefix=QUARANTINE,
+            temp_prefix=GLUE_TEMP,
+            event_schema=event_schema_argument(),
+            key=key,
+            security=security,
+            settings=settings.glue,
+            alerts=alerts,
+            log_retention_days=settings.log_retention_days,
+            removal=removal,
+            connection=self.job_connection,
+        )
 
     def _ml_step(
         self,

@@ -11,7 +11,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match
 
@@ -19,9 +18,8 @@ from infra.config import ConfigError, load_environment
 from infra.constructs.ml_processing import ENI_ACTIONS, RESULTS_PREFIX
 from infra.constructs.ml_training_step import REGISTRY_FIELDS, job_name_expression, launcher
 from infra.constructs.sklearn_image import REGISTRY_ACCOUNTS, TAG
-from infra.lake import build_lake
 from tests.infra.test_workflow_definition import ACCOUNT, KEY, OTHER_STACKS, REGION, definition_of
-from tests.synth import Synthesized, cdk_json
+from tests.synth import Synthesized
 
 ENVS = ["sandbox", "prod"]
 JOB_STATES = ("NameAnalysisJob", "RunAnalysisJob", "ReadAnalysisMetrics", "HasRegistryEntry", "RegisterModel")
@@ -304,12 +302,9 @@ def test_a_bad_ml_setting_is_one_line_naming_it(ml: dict[str, Any], message: str
     assert "\n" not in str(error.value)
 
 
-def test_disabled_there_is_no_ml_stack_and_no_ml_step() -> None:
-    # Given an environment that turns the ML unit off
-    settings = load_environment({"x": {"ml": {"enabled": False}}}, "x")
-    # When its stacks are built
-    flags = {key: value for key, value in cdk_json()["context"].items() if key != "environments"}
-    lake = build_lake(cdk.App(context=flags), settings)
+def test_disabled_there_is_no_ml_stack_and_no_ml_step(variant: Synthesized) -> None:
+    # Given an environment that turns the ML unit off, when its stacks are built
+    lake = variant.lake
     # Then there is no Ml stack, no ML step and the workflow ends after the curated crawl
     assert lake.ml is None
     assert lake.processing.ml_step is None
