@@ -27,7 +27,7 @@ help: ## List the targets
 
 # --- setup (each step reruns only when its pins change) ---------------------------------------------------------
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-ml.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11 or newer is required, found " + sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
@@ -106,6 +106,40 @@ bench: setup ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench.synth_bench
 	$(BIN)/python -m bench.bench_transform
 	$(BIN)/python -m bench.bench_etl
+	$(BIN)/python -m bench.bench_eda
+
+# --- ML: exploratory analysis, features and a model (issue 12) ---------------------------------------------------
+
+# `make eda` generates readings, curates them on local Spark and analyses them (no AWS account);
+# `make eda INPUT=<CSV | Parquet file | folder> [TARGET=col] [OUT=folder]` analyses any table;
+# `make eda ENV=sandbox [TABLE=db.table]` reads the deployed curated table through Athena.
+INPUT ?=
+TARGET ?=
+TABLE ?=
+# OUT names cdk.out for the CDK targets; for `make eda` it is the report folder, when given.
+EDA_OUT = $(if $(filter command line,$(origin OUT)),$(OUT),reports/eda)
+ML_WHEELS := build/ml/wheels
+
+.PHONY: eda ml-wheels
+
+eda: setup ## Exploratory analysis + model into reports/eda/ (INPUT=file|folder TARGET=col OUT=dir, or ENV=sandbox)
+	@if [ -n "$(INPUT)" ]; then \
+	  $(BIN)/python -m ml_jobs.eda --input "$(INPUT)" $(if $(TARGET),--target "$(TARGET)") --out "$(EDA_OUT)" \
+	    && echo "report: $(EDA_OUT)/index.html"; \
+	elif [ "$(origin ENV)" = "command line" ]; then \
+	  $(BIN)/python -m ml_jobs.eda.sandbox --env "$(ENV)" --out "$(EDA_OUT)" $(if $(TABLE),--table "$(TABLE)"); \
+	else \
+	  $(BIN)/python -m ml_jobs.eda.local --out "$(EDA_OUT)"; \
+	fi
+
+ml-wheels: $(ML_WHEELS)/requirements.txt ## Download the cp312 wheels the SageMaker scikit-learn image lacks (build/ml/wheels/)
+
+$(ML_WHEELS)/requirements.txt: requirements-ml-image.txt | setup
+	rm -rf $(ML_WHEELS) && mkdir -p $(ML_WHEELS)
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --abi cp312 --abi abi3 --abi none --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
+	  -r requirements-ml-image.txt -d $(ML_WHEELS)
+	cp requirements-ml-image.txt $@
 
 clean: ## Remove what the commands produced (keeps the installs)
-	rm -rf $(OUT) .pytest_cache .ruff_cache reports
+	rm -rf $(OUT) .pytest_cache .ruff_cache reports build/eda
