@@ -37,18 +37,23 @@ def main(argv: Sequence[str] | None = None, *, glue: Any = None) -> int:
     parser.add_argument("--out", type=Path, default=cli.DEFAULT_OUT, help="report folder (%(default)s)")
     parser.add_argument("--max-rows", type=int, default=1_000_000, help="newest rows to read (%(default)s)")
     args = parser.parse_args(argv)
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped, unused-ignore]
+
     try:
         outputs = StackOutputs.load(outputs_path(args.env), env=args.env)
         workgroup = outputs.get("AthenaWorkGroup")
         table = args.table
         if table is None:
+            crawler = outputs.get("CuratedCrawlerName")
             if glue is None:
                 import boto3  # type: ignore[import-untyped, unused-ignore]
 
                 glue = boto3.client("glue")
-            table = curated_table(glue, outputs.get("CuratedCrawlerName"))
+            table = curated_table(glue, crawler)
     except OutputsError as error:
         parser.error(f"--env: {error}")
+    except (BotoCoreError, ClientError) as error:
+        parser.error(f"--env: cannot read the curated crawler {crawler} of {args.env} ({error}); or pass --table")
     status = cli.main(
         [
             "--athena-table",

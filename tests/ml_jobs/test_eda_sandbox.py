@@ -121,3 +121,19 @@ def test_sandbox_without_deployed_outputs_is_one_line_naming_env(
         .err.splitlines()[-1]
         .startswith(f"{sandbox.PROG}: error: --env: outputs/sandbox.json not found")
     )
+
+
+def test_sandbox_with_a_crawler_that_is_gone_is_one_line_suggesting_table(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given outputs naming a crawler that does not exist (moto's Glue is empty)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outputs").mkdir()
+    (tmp_path / "outputs" / "sandbox.json").write_text(
+        json.dumps({"P": {"AthenaWorkGroup": "wg", "CuratedCrawlerName": "gone"}})
+    )
+    with mock_aws(), pytest.raises(SystemExit):
+        sandbox.main(["--env", "sandbox"], glue=boto3.client("glue", region_name=REGION))
+    line = capsys.readouterr().err.splitlines()[-1]
+    assert line.startswith(f"{sandbox.PROG}: error: --env: cannot read the curated crawler gone of sandbox")
+    assert line.endswith("; or pass --table")
