@@ -152,10 +152,7 @@ def preprocessor(
 def _as_text(features: pd.DataFrame, kinds: Mapping[str, ColumnKind]) -> pd.DataFrame:
     """Category columns as text (an encoder wants one type per column); missing stays missing."""
     text = {
-        name: features[name]
-        .astype(object)
-        .where(features[name].notna(), np.nan)
-        .map(lambda v: v if v is np.nan else str(v))
+        name: features[name].astype(str).where(features[name].notna(), np.nan).astype(object)
         for name in features.columns
         if kinds[name].kind in (Kind.LOGICAL, Kind.ORDINAL) or not pd.api.types.is_numeric_dtype(features[name])
     }
