@@ -20,6 +20,7 @@ from ml_jobs.eda.features import (
     ModelFrame,
     is_lake_table,
     lake_model_frame,
+    status_counts,
     table_model_frame,
 )
 from ml_jobs.eda.kinds import ColumnKind, Kind, classify
@@ -97,31 +98,47 @@ def _pandas_section(frame: pd.DataFrame, kinds: Mapping[str, ColumnKind], out: d
     return report.section("pandas", "The data with pandas", *parts)
 
 
+def _fit(name: str, kind: ColumnKind, values: pd.Series, folder: Path) -> tuple[dict[str, Any], list[str]] | None:
+    """The fit of one column and its figure: normal, Poisson/binomial or Bernoulli, by kind."""
+    if values.notna().sum() < 3:
+        return None
+    if kind.kind is Kind.CONTINUOUS and pd.api.types.is_numeric_dtype(values):
+        normal = fit_normal(values)
+        return normal.as_dict(), [report.figure(figures.normal_fit(values, normal, folder, name), f"{name} fit")]
+    if kind.kind is Kind.DISCRETE and pd.api.types.is_numeric_dtype(values):
+        discrete = fit_discrete(values)
+        figure = report.figure(figures.discrete_fit(values, discrete, folder, name), f"{name} PMF")
+        return discrete.as_dict(), [report.paragraph(f"{name}: {discrete.reason}"), figure]
+    if kind.kind is Kind.LOGICAL and kind.distinct == 2:
+        bernoulli = fit_bernoulli(values)
+        counts = {str(k): int(v) for k, v in values.value_counts().items()}
+        return bernoulli.as_dict(), [report.figure(figures.bernoulli(bernoulli, counts, folder, name), name)]
+    return None
+
+
 def _distributions_section(
-    frame: pd.DataFrame, kinds: Mapping[str, ColumnKind], folder: Path, out: dict[str, Any]
+    frame: pd.DataFrame,
+    kinds: Mapping[str, ColumnKind],
+    folder: Path,
+    out: dict[str, Any],
+    derived: Mapping[str, pd.Series],
 ) -> str:
     parts: list[str] = []
     fits: dict[str, Any] = {}
-    for name in profile.feature_columns(kinds)[: 4 * MAX_DISTRIBUTION_COLUMNS]:
+    for name in profile.feature_columns(kinds):
         if len(fits) >= MAX_DISTRIBUTION_COLUMNS:
             break
-        kind, values = kinds[name], frame[name]
-        if values.notna().sum() < 3:
-            continue
-        if kind.kind is Kind.CONTINUOUS and pd.api.types.is_numeric_dtype(values):
-            normal = fit_normal(values)
-            fits[name] = normal.as_dict()
-            parts.append(report.figure(figures.normal_fit(values, normal, folder, name), f"{name} distribution"))
-        elif kind.kind is Kind.DISCRETE and pd.api.types.is_numeric_dtype(values):
-            discrete = fit_discrete(values)
-            fits[name] = discrete.as_dict()
-            parts.append(report.paragraph(f"{name}: {discrete.reason}"))
-            parts.append(report.figure(figures.discrete_fit(values, discrete, folder, name), f"{name} PMF"))
-        elif kind.kind is Kind.LOGICAL and kind.distinct == 2:
-            bernoulli = fit_bernoulli(values)
-            fits[name] = bernoulli.as_dict()
-            counts = {str(k): int(v) for k, v in values.value_counts().items()}
-            parts.append(report.figure(figures.bernoulli(bernoulli, counts, folder, name), f"{name} Bernoulli"))
+        fitted = _fit(name, kinds[name], frame[name], folder)
+        if fitted is not None:
+            fits[name], figures_of_column = fitted
+            parts += figures_of_column
+    # Counts derived from the table (the lake's warnings and errors per device-hour): whole numbers to fit a PMF to.
+    for name, values in derived.items():
+        kind = ColumnKind(name, Kind.DISCRETE, str(values.dtype), int(values.nunique()), 0, True, "derived count")
+        fitted = _fit(name, kind, values, folder)
+        if fitted is not None:
+            fits[name], figures_of_column = fitted
+            parts += figures_of_column
     matrix = profile.correlation(frame, profile.numeric_columns(frame, kinds))
     out["distributions"] = fits
     out["correlation"] = {str(k): {str(c): v for c, v in row.items()} for k, row in matrix.to_dict().items()}
@@ -243,7 +260,9 @@ def run(frame: pd.DataFrame, options: Options, out: Path, progress: Progress) ->
     progress("the data with pandas")
     sections.append(("pandas", "The data with pandas", _pandas_section(frame, kinds, metrics)))
     progress("distributions")
-    sections.append(("distributions", "Distributions", _distributions_section(frame, kinds, out, metrics)))
+    derived = status_counts(frame, options.time) if is_lake_table(frame, options.time) and options.time else {}
+    distributions = _distributions_section(frame, kinds, out, metrics, derived)
+    sections.append(("distributions", "Distributions", distributions))
     if options.time is not None:
         progress("time series")
         sections.append(("time", "Time series", _time_section(frame, kinds, options.time, out, metrics)))

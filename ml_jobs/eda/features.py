@@ -37,6 +37,16 @@ def is_lake_table(frame: pd.DataFrame, time: str | None) -> bool:
     return time is not None and DEVICE in frame.columns and STATUS in frame.columns
 
 
+def status_counts(frame: pd.DataFrame, time: str) -> dict[str, pd.Series]:
+    """Warnings and errors per device and clock hour: the lake's counts, for a Poisson or binomial fit."""
+    hour = frame[time].dt.floor("h")
+    status = frame[STATUS].astype(str).str.lower()
+    return {
+        f"{label}s per device-hour": (status == label).groupby([frame[DEVICE], hour], observed=True).sum()
+        for label in (WARNING, ERROR)
+    }
+
+
 def time_features(times: pd.Series) -> pd.DataFrame:
     """Hour of day on a circle (23:00 is next to 00:00) and day of week."""
     hour = times.dt.hour + times.dt.minute / 60.0
