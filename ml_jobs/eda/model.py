@@ -345,15 +345,11 @@ def save_model(result: ModelResult, data: ModelFrame, out: Path, *, model_name: 
     path = out / MODEL_FILE
     sio.dump(result.forest, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    # Same data and code, same version: the end of the training window and the artifact's digest.
     end = result.split.train_end
     stamp = pd.Timestamp(end).tz_convert("UTC").strftime("%Y%m%dT%H%M%SZ") if end else "untimed"
-    version = f"{stamp}-{digest[:8]}"
-    card = {
+    content = {
         "model_name": model_name,
-        "model_version": version,
         "artifact": MODEL_FILE,
-        "sha256": digest,
         "format": "skops (load with skops.io.load and trusted=skops.io.get_untrusted_types(file=...) after review)",
         "estimator": "scikit-learn Pipeline: ColumnTransformer + RandomForestClassifier",
         "label": {
@@ -370,6 +366,11 @@ def save_model(result: ModelResult, data: ModelFrame, out: Path, *, model_name: 
         "improvement": result.improvement(),
         "libraries": library_versions(),
     }
+    # Same data, code and libraries, same version: the skops file itself differs from run to run (it names its
+    # arrays after object ids), so the version hashes what the card says, and the card carries the file's digest.
+    text = json.dumps(content, sort_keys=True, default=_json_default)
+    version = f"{stamp}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    card = {"model_name": model_name, "model_version": version, "sha256": digest, **content}
     (out / CARD_FILE).write_text(json.dumps(card, indent=2, default=_json_default), encoding="utf-8")
     return card
 

@@ -172,3 +172,17 @@ def test_bad_input_is_one_line_naming_the_flag_the_value_and_what_is_allowed(
     status, err = _run([*argv, "--out", "out"])
     assert status == 2
     assert err.splitlines()[-1].startswith(f"{cli.PROG}: error: {message}")
+
+
+def test_the_same_data_gives_the_same_model_version(customers_report: Path, tmp_path: Path) -> None:
+    # Given the customers table analysed a second time with the same settings
+    _customers().to_csv(tmp_path / "customers.csv", index=False)
+    argv = ["--input", str(tmp_path / "customers.csv"), "--target", "Churned?", "--trees", "20"]
+    status, err = _run([*argv, "--out", str(tmp_path / "again")])
+    assert status == 0, err
+
+    # Then the registry gets the same version and metrics (the skops bytes may differ; its digest is in the card)
+    first = json.loads((customers_report / "metrics.json").read_text())["registry"]
+    second = json.loads((tmp_path / "again" / "metrics.json").read_text())["registry"]
+    assert first["model_version"] == second["model_version"]
+    assert first["metrics"] == second["metrics"]
