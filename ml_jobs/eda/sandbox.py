@@ -36,6 +36,7 @@ def main(argv: Sequence[str] | None = None, *, glue: Any = None) -> int:
     parser.add_argument("--table", help="DB.TABLE to analyse (default: the curated crawler's events table)")
     parser.add_argument("--out", type=Path, default=cli.DEFAULT_OUT, help="report folder (%(default)s)")
     parser.add_argument("--max-rows", type=int, default=1_000_000, help="newest rows to read (%(default)s)")
+    parser.add_argument("--trees", type=int, default=150, help="trees in the random forest (%(default)s)")
     args = parser.parse_args(argv)
     from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped, unused-ignore]
 
@@ -66,6 +67,8 @@ def main(argv: Sequence[str] | None = None, *, glue: Any = None) -> int:
             str(args.out),
             "--max-rows",
             str(args.max_rows),
+            "--trees",
+            str(args.trees),
         ]
     )
     if status == 0:

@@ -98,7 +98,7 @@ def test_sandbox_finds_the_curated_table_and_workgroup_and_analyses_it(
         )
 
         # When `make eda ENV=sandbox` runs
-        status = sandbox.main(["--env", "sandbox", "--out", "report"], glue=glue)
+        status = sandbox.main(["--env", "sandbox", "--out", "report", "--trees", "10"], glue=glue)
 
     # Then it queried the crawler's table in the stack's workgroup and wrote the report
     assert status == 0, capsys.readouterr().err
