@@ -27,7 +27,7 @@ help: ## List the targets
 
 # --- setup (each step reruns only when its pins change) ---------------------------------------------------------
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-ml.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11 or newer is required, found " + sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
@@ -89,13 +89,13 @@ snapshot-update: setup ## Accept template changes into the snapshots (review the
 CONFIRM ?=
 FORCE ?=
 
-deploy: setup ## Check credentials and bootstrap, deploy every stack of ENV, write outputs/ENV.json
+deploy: setup ml-wheels ## Check credentials and bootstrap, deploy every stack of ENV, write outputs/ENV.json
 	$(BIN)/python -m tools.deploy --env $(ENV) --confirm "$(CONFIRM)" -- $(CDK) $(CDK_FLAGS)
 
 smoke: setup ## Push test records through the deployed ENV and check the raw zone, workflow, Parquet, tables
 	$(BIN)/python -m tools.smoke --env $(ENV) --confirm "$(CONFIRM)"
 
-diff: setup ## cdk diff of ENV against its deployed stacks
+diff: setup ml-wheels ## cdk diff of ENV against its deployed stacks
 	$(BIN)/python -m tools.deploy --env $(ENV) --diff -- $(CDK) $(CDK_FLAGS)
 
 destroy: setup ## Delete the stacks of ENV; refused where its settings keep data, unless FORCE=ENV
@@ -108,6 +108,40 @@ bench: setup ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench.synth_bench
 	$(BIN)/python -m bench.bench_transform
 	$(BIN)/python -m bench.bench_etl
+	$(BIN)/python -m bench.bench_eda
+
+# --- ML: exploratory analysis, features and a model (issue 12) ---------------------------------------------------
+
+# `make eda` generates readings, curates them on local Spark and analyses them (no AWS account);
+# `make eda INPUT=<CSV | Parquet file | folder> [TARGET=col] [OUT=folder]` analyses any table;
+# `make eda ENV=sandbox [TABLE=db.table]` reads the deployed curated table through Athena.
+INPUT ?=
+TARGET ?=
+TABLE ?=
+# OUT names cdk.out for the CDK targets; for `make eda` it is the report folder, when given.
+EDA_OUT = $(if $(filter command line,$(origin OUT)),$(OUT),reports/eda)
+ML_WHEELS := build/ml/wheels
+
+.PHONY: eda ml-wheels
+
+eda: setup ## Exploratory analysis + model into reports/eda/ (INPUT=file|folder TARGET=col OUT=dir, or ENV=sandbox)
+	@if [ -n "$(INPUT)" ]; then \
+	  $(BIN)/python -m ml_jobs.eda --input "$(INPUT)" $(if $(TARGET),--target "$(TARGET)") --out "$(EDA_OUT)" \
+	    && echo "report: $(EDA_OUT)/index.html"; \
+	elif [ "$(origin ENV)" = "command line" ]; then \
+	  $(BIN)/python -m ml_jobs.eda.sandbox --env "$(ENV)" --out "$(EDA_OUT)" $(if $(TABLE),--table "$(TABLE)"); \
+	else \
+	  $(BIN)/python -m ml_jobs.eda.local --out "$(EDA_OUT)"; \
+	fi
+
+ml-wheels: $(ML_WHEELS)/requirements.txt ## Download the cp312 wheels the SageMaker scikit-learn image lacks (build/ml/wheels/)
+
+$(ML_WHEELS)/requirements.txt: requirements-ml-image.txt | setup
+	rm -rf $(ML_WHEELS) && mkdir -p $(ML_WHEELS)
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --abi cp312 --abi abi3 --abi none --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
+	  -r requirements-ml-image.txt -d $(ML_WHEELS)
+	cp requirements-ml-image.txt $@
 
 # --- replay (needs AWS credentials) ------------------------------------------------------------------------------
 
@@ -120,4 +154,4 @@ replay: setup ## Re-send now-valid rejected records (SOURCE=errors|quarantine [S
 	$(BIN)/python -m tools.replay --env $(ENV) --source "$(SOURCE)" $(if $(SINCE),--since "$(SINCE)") $(if $(APPLY),--apply)
 
 clean: ## Remove what the commands produced (keeps the installs)
-	rm -rf $(OUT) .pytest_cache .ruff_cache reports
+	rm -rf $(OUT) .pytest_cache .ruff_cache reports build/eda

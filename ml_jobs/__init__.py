@@ -1,0 +1,1 @@
+"""Jobs that use the lake's curated data: exploratory analysis, features and models."""

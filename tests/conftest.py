@@ -1,9 +1,14 @@
-"""Session fixtures: one synthesis of every environment (reviewed once by the security gate), and one variant.
+"""Session fixtures: one synthesis of every environment (reviewed once by the security gate), one variant, and one
+SparkSession.
 
-Every test that reads them runs on the same xdist worker (group `lake`), so each is synthesized once per session.
+Every test that reads a synthesis runs on the same xdist worker (group `lake`), and every test that uses Spark on one
+other (group `spark`), so each is made once per session.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,8 +24,17 @@ LAKE_FIXTURES = {"synthesized", "sandbox", "prod", "variant", "security_review"}
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Put every test that reads a synthesized environment on one worker, before xdist distributes the groups."""
     for item in items:
-        if LAKE_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("xdist_group"):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("xdist_group"):
+            continue
+        if LAKE_FIXTURES & fixtures:
             item.add_marker(pytest.mark.xdist_group("lake"))
+        elif "spark" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +70,36 @@ def prod(synthesized: dict[str, Synthesized]) -> Synthesized:
 def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The one environment that turns on what the project's own environments leave off (tests.synth.VARIANT)."""
     return synthesize(VARIANT, tmp_path_factory.mktemp("cdk.out-variant"), environments={VARIANT: VARIANT_BLOCK})
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    """A local SparkSession shared by every test (Glue job, ML): starting a JVM takes seconds, so there is only one."""
+    from pyspark.sql import SparkSession
+
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("tests")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "512m")
+        .config("spark.sql.warehouse.dir", str(warehouse))
+        # A test JVM lives for seconds: the C1 compiler alone warms up far sooner than the tiered default, and the
+        # serial collector suits a small heap.
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+        # The tests check what the transformations compute, which does not depend on how Spark executes them. On
+        # frames of a few rows, generating and compiling Java for every new plan, and adaptive re-planning, cost far
+        # more than the work: interpreted evaluation (factoryMode is the internal switch Spark's own suites use)
+        # cuts the run by about a third.
+        .config("spark.sql.codegen.wholeStage", "false")
+        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
+        .config("spark.sql.adaptive.enabled", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -73,6 +73,25 @@ class PutRecordsClient(Protocol):
 # --- Readings ---------------------------------------------------------------------------------------------------
 
 
+# How the simulated fleet behaves. A device now and then starts to degrade: over 45 to 90 minutes its temperature
+# drifts up, its humidity readings get noisy, its battery sags and warnings become frequent; then it is in fault
+# for 5 to 20 minutes, reporting `error` (often without a temperature), and is repaired. So "this device reports
+# error within the next hour" can be learned from what its recent readings did. Around that: a daily cycle (warmest
+# mid-afternoon UTC), sensor dropouts (missing values), rare spikes (outliers), and a few errors out of the blue that
+# nothing announces. Durations are in seconds of simulated time, so the behaviour does not depend on the interval.
+MEAN_SECONDS_BETWEEN_FAULTS = 10 * 3600.0
+DEGRADATION_SECONDS = (45 * 60.0, 90 * 60.0)
+FAULT_SECONDS = (5 * 60.0, 20 * 60.0)
+DAILY_TEMPERATURE_AMPLITUDE = 3.0  # degrees C either side of the device's usual value
+DAILY_HUMIDITY_AMPLITUDE = 6.0  # percent, opposite in phase
+WARMEST_HOUR_UTC = 15.0
+SPONTANEOUS_ERROR_PER_READING = 0.0005
+MISSING_PER_VALUE = 0.01
+SPIKE_PER_READING = 0.003
+BATTERY_DRAIN_PER_DAY = 0.12  # volts
+BATTERY_REPLACED_BELOW = 3.35
+
+
 @dataclass(slots=True)
 class _Device:
     device_id: str
@@ -81,6 +100,10 @@ class _Device:
     temperature: float
     humidity: float
     battery: float
+    phase: Literal["normal", "degrading", "fault"] = "normal"
+    phase_started: float = 0.0
+    phase_seconds: float = 0.0
+    severity: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,41 +118,86 @@ class Reading:
     status: str
 
 
+def _advance_phase(device: _Device, elapsed: float, step: float, rng: random.Random) -> float:
+    """Move the device through normal -> degrading -> fault -> normal; returns how far degradation has gone, 0..1."""
+    if device.phase == "normal" and rng.random() < step / MEAN_SECONDS_BETWEEN_FAULTS:
+        device.phase, device.phase_started = "degrading", elapsed
+        device.phase_seconds, device.severity = rng.uniform(*DEGRADATION_SECONDS), rng.uniform(0.6, 1.0)
+    elif device.phase != "normal" and elapsed - device.phase_started >= device.phase_seconds:
+        if device.phase == "degrading":
+            device.phase, device.phase_started, device.phase_seconds = "fault", elapsed, rng.uniform(*FAULT_SECONDS)
+        else:
+            device.phase = "normal"
+    if device.phase == "degrading":
+        return device.severity * min(1.0, (elapsed - device.phase_started) / device.phase_seconds)
+    return device.severity if device.phase == "fault" else 0.0
+
+
+def _status(device: _Device, degradation: float, temperature: float, rng: random.Random) -> str:
+    if device.phase == "fault" and rng.random() < 0.7:
+        return "error"
+    if rng.random() < SPONTANEOUS_ERROR_PER_READING:
+        return "error"
+    if device.battery < 3.4 or not 0.0 <= temperature <= 40.0 or rng.random() < 0.5 * degradation:
+        return "warning"
+    return "ok"
+
+
+def _reading(device: _Device, moment: datetime, degradation: float, rng: random.Random) -> Reading:
+    """What the device reports: its state seen through daily cycles, degradation, dropouts and spikes."""
+    hour = moment.hour + moment.minute / 60.0
+    daily = math.cos(2.0 * math.pi * (hour - WARMEST_HOUR_UTC) / 24.0)
+    temperature = device.temperature + DAILY_TEMPERATURE_AMPLITUDE * daily + 8.0 * degradation
+    humidity = device.humidity - DAILY_HUMIDITY_AMPLITUDE * daily + rng.gauss(0.0, 4.0 * degradation)
+    battery = device.battery - 0.15 * degradation
+    if rng.random() < SPIKE_PER_READING:
+        temperature += rng.choice((-1.0, 1.0)) * rng.uniform(12.0, 25.0)
+    status = _status(device, degradation, temperature, rng)
+
+    def dropout(value: float, digits: int) -> float | None:
+        return None if rng.random() < MISSING_PER_VALUE else round(value, digits)
+
+    return Reading(
+        device_id=device.device_id,
+        event_time=moment,
+        # A device in error often cannot read its temperature sensor at all.
+        temperature_c=None if status == "error" and rng.random() < 0.5 else dropout(temperature, 2),
+        humidity_pct=dropout(min(100.0, max(0.0, humidity)), 1),
+        battery_v=dropout(max(2.8, battery), 3),
+        status=status,
+    )
+
+
 def generate_readings(
     count: int, devices: int, rng: random.Random, *, end: datetime, interval_seconds: float = 5.0
 ) -> Iterator[Reading]:
-    """Readings from ``devices`` devices taking turns, one every ``interval_seconds`` each, ending at ``end``."""
+    """Readings from ``devices`` devices taking turns, one every ``interval_seconds`` each, ending at ``end``.
+
+    Deterministic for a seeded ``rng``. Devices degrade before they fail, follow a daily cycle, and now and then
+    miss a value or report a spike (see the constants above).
+    """
     fleet = []
     for number in range(1, devices + 1):
         temperature, humidity = rng.uniform(15.0, 28.0), rng.uniform(30.0, 70.0)
         fleet.append(
-            _Device(f"sensor-{number:04d}", temperature, humidity, temperature, humidity, rng.uniform(3.3, 4.2))
+            _Device(f"sensor-{number:04d}", temperature, humidity, temperature, humidity, rng.uniform(3.5, 4.2))
         )
     rounds = math.ceil(count / devices)
     start = end - timedelta(seconds=rounds * interval_seconds)
     for index in range(count):
         device = fleet[index % devices]
+        elapsed = (index // devices) * interval_seconds
         # Random walks pulled back towards each device's usual values: consecutive readings stay plausible however
-        # long the run. The battery only drains.
+        # long the run. The battery drains until it is replaced.
         device.temperature += 0.05 * (device.usual_temperature - device.temperature) + rng.gauss(0.0, 0.3)
         device.humidity += 0.05 * (device.usual_humidity - device.humidity) + rng.gauss(0.0, 0.8)
         device.humidity = min(100.0, max(0.0, device.humidity))
-        device.battery = max(2.8, device.battery - rng.uniform(0.0, 0.002))
-        offset = (index // devices) * interval_seconds + rng.uniform(0.0, interval_seconds / 2)
-        status = "ok"
-        if device.battery < 3.4 or not 0.0 <= device.temperature <= 40.0:
-            status = "warning"
-        if rng.random() < 0.005:
-            status = "error"
-        yield Reading(
-            device_id=device.device_id,
-            event_time=start + timedelta(seconds=offset),
-            # A device in error sometimes cannot read its temperature sensor at all.
-            temperature_c=None if status == "error" and rng.random() < 0.5 else round(device.temperature, 2),
-            humidity_pct=round(device.humidity, 1),
-            battery_v=round(device.battery, 3),
-            status=status,
-        )
+        device.battery -= rng.uniform(0.0, 2.0) * BATTERY_DRAIN_PER_DAY * interval_seconds / 86_400.0
+        if device.battery < BATTERY_REPLACED_BELOW:
+            device.battery = rng.uniform(3.9, 4.2)
+        degradation = _advance_phase(device, elapsed, interval_seconds, rng)
+        offset = elapsed + rng.uniform(0.0, interval_seconds / 2)
+        yield _reading(device, start + timedelta(seconds=offset), degradation, rng)
 
 
 def _iso(moment: datetime) -> str:

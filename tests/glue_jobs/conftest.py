@@ -1,4 +1,4 @@
-"""Fixtures of the Glue job tests: one local SparkSession for the whole session, the schema, the device table."""
+"""Fixtures of the Glue job tests: the schema, the device table, the curated fixture (the SparkSession is in tests/)."""
 
 from __future__ import annotations
 
@@ -13,37 +13,6 @@ from glue_jobs.curate_events import job
 from glue_jobs.curate_events.schema import EventSchema, load_schema
 from glue_jobs.curate_events.transforms import CurationResult, curate
 from tests.glue_jobs.support import DEVICES_PATH, FIXTURES, SCHEMA_PATH
-
-
-@pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
-    """A local SparkSession shared by every test: starting a JVM takes seconds, so there is only one."""
-    warehouse = tmp_path_factory.mktemp("spark-warehouse")
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("glue-job-tests")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "512m")
-        .config("spark.sql.warehouse.dir", str(warehouse))
-        # A test JVM lives for seconds: the C1 compiler alone warms up far sooner than the tiered default, and the
-        # serial collector suits a small heap.
-        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
-        # The tests check what the transformations compute, which does not depend on how Spark executes them. On
-        # frames of a few rows, generating and compiling Java for every new plan, and adaptive re-planning, cost far
-        # more than the work: interpreted evaluation (factoryMode is the internal switch Spark's own suites use)
-        # cuts the run by about a third.
-        .config("spark.sql.codegen.wholeStage", "false")
-        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
-        .config("spark.sql.adaptive.enabled", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="session")
