@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 CDK_FLAGS := --no-notices --no-version-reporting
 
 .PHONY: help setup synth test lint typecheck unit security snapshot-update bench clean
-.PHONY: deploy smoke diff destroy cost
+.PHONY: deploy smoke diff destroy cost curate-local
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -109,6 +109,12 @@ bench: setup ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench.bench_transform
 	$(BIN)/python -m bench.bench_etl
 	$(BIN)/python -m bench.bench_eda
+
+# --- the Glue job's logic on local Spark ------------------------------------------------------------------------
+
+curate-local: setup ## Curate the sample raw events on local Spark into outputs/curate-local/ (run it twice: nothing is added)
+	$(BIN)/python -m glue_jobs.curate_events.local --raw_path tests/glue_jobs/fixtures \
+	  --curated_path outputs/curate-local/curated --quarantine_path outputs/curate-local/quarantine
 
 # --- ML: exploratory analysis, features and a model (issue 12) ---------------------------------------------------
 
