@@ -56,7 +56,7 @@ synth: setup ## Synthesize one environment (ENV=sandbox) into cdk.out and list i
 	$(CDK) synth $(CDK_FLAGS) --quiet -c env=$(ENV) --output $(OUT)
 	@$(BIN)/python -m tools.synth_summary $(OUT)
 
-test: setup lint typecheck unit security ## Run everything CI runs: format, lint, types, tests, the security gate
+test: setup lint typecheck unit flink-test security ## Run everything CI runs: format, lint, types, tests, the security gate
 
 # --- parts of `make test` ----------------------------------------------------------------------------------------
 
@@ -72,7 +72,7 @@ typecheck: setup ## mypy --strict over the code
 	$(BIN)/mypy --cache-dir $(MYPY_CACHE)
 
 unit: setup $(CHECKOV_VENV)/.installed ## pytest: config, templates, snapshots, cdk-nag, cfn-lint, Lambda, Glue, tools
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --ignore=tests/flink_apps
 
 security: setup $(CHECKOV_VENV)/.installed ## cdk-nag, cfn-lint and checkov over every environment; reports/security/
 	$(BIN)/python -m tools.security
@@ -108,4 +108,45 @@ bench: setup ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench.bench_etl
 
 clean: ## Remove what the commands produced (keeps the installs)
-	rm -rf $(OUT) .pytest_cache .ruff_cache reports
+	rm -rf $(OUT) .pytest_cache .ruff_cache reports build flink_apps/stream_analytics/target
+
+# --- analytics (issue 11): the PyFlink job in its own environment ------------------------------------------------
+
+# PyFlink pins pandas, pyarrow and numpy below the main environment's, so the job gets .venv-flink. Python 3.12 is
+# what Managed Service for Apache Flink's FLINK-2_2 runtime runs; any 3.11+ works locally.
+FLINK_VENV := .venv-flink
+FLINK_BIN := $(FLINK_VENV)/bin
+FLINK_APP := flink_apps/stream_analytics
+PYTHON_FLINK ?= $(shell for p in python3.12 "$$(pyenv prefix 3.12 2>/dev/null)/bin/python3.12" $(PYTHON); do "$$p" -c 'import sys' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+INPUT ?=
+TIME ?=
+VALUES ?=
+KEY ?=
+OUTPUT ?= scored.csv
+
+.PHONY: flink-setup flink-test flink-artifact analytics-local detect bench-flink
+
+$(FLINK_VENV)/.installed: requirements-flink.txt constraints-flink.txt
+	@test -x $(FLINK_BIN)/python || $(PYTHON_FLINK) -m venv $(FLINK_VENV)
+	$(FLINK_BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(FLINK_BIN)/python -m pip install --quiet -r requirements-flink.txt -c constraints-flink.txt
+	@touch $@
+
+flink-setup: $(FLINK_VENV)/.installed ## Install the analytics job's environment (.venv-flink: PyFlink, krcf)
+
+flink-test: $(FLINK_VENV)/.installed ## Tests of the analytics job (units, properties, one mini-cluster run)
+	$(FLINK_BIN)/pytest tests/flink_apps -q -p no:cacheprovider --confcutdir=tests/flink_apps
+
+flink-artifact: $(FLINK_VENV)/.installed ## Build build/flink/stream_analytics/ (main.py, package, lib/*.jar, dep/) for MSF
+	$(FLINK_BIN)/python $(FLINK_APP)/package_artifact.py
+
+analytics-local: $(FLINK_VENV)/.installed ## Labelled readings through the real Flink job locally; anomalies, hotspots, scores
+	cd $(FLINK_APP) && ../../$(FLINK_BIN)/python -m stream_analytics.local_run --out ../../build/analytics-local
+
+detect: $(FLINK_VENV)/.installed ## Score a CSV offline: make detect INPUT=f.csv TIME=col VALUES=a,b [KEY=col] OUTPUT=out.csv
+	cd $(FLINK_APP) && ../../$(FLINK_BIN)/python -m stream_analytics.detect --input "$(abspath $(INPUT))" --time "$(TIME)" \
+		--values "$(VALUES)" --key "$(KEY)" --output "$(abspath $(OUTPUT))"
+
+bench-flink: $(FLINK_VENV)/.installed ## Detector readings/s per core; local job readings/s and put-to-anomaly latency
+	$(FLINK_BIN)/python bench/bench_detector.py
+	cd $(FLINK_APP) && ../../$(FLINK_BIN)/python -m stream_analytics.local_run --out ../../build/analytics-bench
