@@ -8,6 +8,8 @@ to its Python forest if the runtime's glibc cannot load it (docs/analytics.md).
 
 from __future__ import annotations
 
+import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -40,11 +42,14 @@ def build_jar() -> Path:
         check=False,
     )
     if result.returncode:
-        missing = [
-            line for line in result.stdout.splitlines() if "Could not" in line or "could not be resolved" in line
-        ]
-        detail = missing[0].split("] ", 1)[-1] if missing else result.stdout.strip().splitlines()[-1:]
-        raise SystemExit(f"flink-artifact: error: Maven could not build the connector jar: {detail}")
+        unresolved = re.search(r"could not be resolved: (.+?): \S+:\S+:jar", result.stdout)
+        if unresolved:
+            raise SystemExit(
+                f"flink-artifact: error: Maven could not resolve {unresolved.group(1)} from the registry it uses; "
+                "the connector jar needs them (Maven Central has them)"
+            )
+        lines = [line for line in result.stdout.splitlines() if line.strip()] or ["(no output)"]
+        raise SystemExit(f"flink-artifact: error: mvn package failed: {lines[-1].strip()}")
     return APP / "target" / JAR
 
 
@@ -61,16 +66,34 @@ def install_dependencies(target: Path) -> None:
         raise SystemExit(f"flink-artifact: error: dep/ must not contain {', '.join(shipped)} (PyFlink brings them)")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Build the artifact directory."""
-    jar = build_jar()
+    parser = argparse.ArgumentParser(prog="flink-artifact", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--jar",
+        choices=("required", "optional"),
+        default="required",
+        help="optional: lay out the Python part even when Maven cannot build the jar (for synthesis only; "
+        "the application cannot start without lib/)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        jar: Path | None = build_jar()
+    except SystemExit as error:
+        if args.jar == "required":
+            raise
+        print(f"{error}; continuing without lib/{JAR} (--jar optional): do not deploy this artifact", file=sys.stderr)
+        jar = None
     shutil.rmtree(OUT, ignore_errors=True)
-    (OUT / "lib").mkdir(parents=True)
+    OUT.mkdir(parents=True)
     shutil.copy2(APP / "main.py", OUT / "main.py")
     shutil.copytree(APP / "stream_analytics", OUT / "stream_analytics", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy2(jar, OUT / "lib" / JAR)
+    if jar is not None:
+        (OUT / "lib").mkdir()
+        shutil.copy2(jar, OUT / "lib" / JAR)
     install_dependencies(OUT / "dep")
-    print(f"flink-artifact: {OUT.relative_to(ROOT)} (main.py, stream_analytics/, lib/{JAR}, dep/)")
+    parts = f"main.py, stream_analytics/, {'lib/' + JAR if jar else 'NO connector jar'}, dep/"
+    print(f"flink-artifact: {OUT.relative_to(ROOT)} ({parts})")
     return 0
 
 

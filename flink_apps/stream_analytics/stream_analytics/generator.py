@@ -115,9 +115,10 @@ def generate(
             if index < len(ids) and (row, col) in hot:
                 value += HOT_OFFSET
             moment = start + timedelta(seconds=round_, milliseconds=rng.uniform(0, 500))
+            stamp = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
             document: dict[str, object] = {
                 "device_id": device,
-                "event_time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "event_time": stamp,
                 "temperature_c": round(value, 2),
                 "humidity_pct": round(min(100.0, max(0.0, wet)), 1),
                 "battery_v": 3.9,
@@ -128,7 +129,7 @@ def generate(
                 line = line[: len(line) // 2]
                 out.malformed += 1
             out.lines.append(line)
-            out.keys.append((device, document["event_time"], round_))
+            out.keys.append((device, stamp, round_))
     out.episodes.extend(_hotspot_episodes(out.hotspot_cells, cols))
     return out
 

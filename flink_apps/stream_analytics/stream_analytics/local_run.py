@@ -208,22 +208,22 @@ def main(argv: list[str] | None = None) -> int:
     """Run the demonstration; returns the exit status."""
     parser = argparse.ArgumentParser(prog="analytics-local", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("build/analytics-local"))
-    parser.add_argument("--rounds", type=int, default=600, help="readings per device (%(default)s)")
-    parser.add_argument("--rate", type=float, default=3000.0, help="readings written per second (%(default)s)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the job (%(default)s)")
+    parser.add_argument("--grid", type=int, default=6, help="racks per side of the site's grid (%(default)s)")
+    parser.add_argument("--rounds", type=int, default=420, help="readings per device (%(default)s)")
+    parser.add_argument("--rate", type=float, default=1000.0, help="readings written per second (%(default)s)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the job (%(default)s)")
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
     shutil.rmtree(out, ignore_errors=True)
     for name in ("input", "output"):
         (out / name).mkdir(parents=True)
     forest = ForestSettings()
-    (out / "devices.csv").write_text(inventory_csv(8, 8), encoding="utf-8")
+    (out / "devices.csv").write_text(inventory_csv(args.grid, args.grid), encoding="utf-8")
     (out / "application_properties.json").write_text(json.dumps(properties(out, forest), indent=2), encoding="utf-8")
-    generated = generate(8, 8, args.rounds)
-    sentinel = (
-        json.loads(generated.lines[-1])
-        if generated.lines[-1].startswith("{") and generated.lines[-1].endswith("}")
-        else None
+    # Anomalies start once every forest is warm (warm-up plus a shingle), the hotspot a little later.
+    first = forest.warmup + forest.shingle_size + 20
+    generated = generate(
+        args.grid, args.grid, args.rounds, anomalies_from=first, hotspot_from=first + 20, hotspot_step=25
     )
     print(
         f"generated {len(generated.lines)} readings at site {SITE}: "
@@ -278,7 +278,6 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             job.kill()
         log.close()
-    del sentinel
     report(generated, outputs, put_at, forest.shingle_size, elapsed)
     print(f"\noutputs: {out / 'output'} (one JSON object per line, by kind); job log: {out / 'job.log'}")
     return 0

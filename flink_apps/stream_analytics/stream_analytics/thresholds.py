@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 
 def is_anomaly(score: float, threshold: float, *, warm: bool) -> bool:
@@ -27,7 +28,7 @@ def calibrate(scores: Iterable[float], *, quantile: float = 0.995, floor: float 
     return max(floor, ordered[rank])
 
 
-def precision_recall(flagged: set[object], truth: set[object]) -> tuple[float, float]:
+def precision_recall(flagged: AbstractSet[object], truth: AbstractSet[object]) -> tuple[float, float]:
     """Precision and recall of the flagged items against the true ones (1.0 where the denominator is empty)."""
     hits = len(flagged & truth)
     precision = hits / len(flagged) if flagged else 1.0
