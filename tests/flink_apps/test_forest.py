@@ -7,7 +7,7 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stream_analytics.forest import DETECTOR, DeviceDetector, PythonForest, make_forest
+from stream_analytics.forest import DETECTOR, DeviceDetector, PythonForest, make_forest, ring_positions
 from stream_analytics.settings import ForestSettings
 from stream_analytics.shingle import Shingler
 
@@ -60,8 +60,14 @@ def test_given_a_restart_when_rebuilt_from_the_history_then_scoring_resumes_warm
     original = DeviceDetector(SMALL, 3, seed=3, detector=detector)
     for values in series[:250]:
         original.process(values)
+    # What the job keeps in keyed state: the last history_size readings in a ring, and the count.
+    ring: dict[int, list[float | None]] = {}
+    for index, values in enumerate(series[:250]):
+        ring[index % SMALL.history_size] = values
     rebuilt = DeviceDetector(SMALL, 3, seed=3, detector=detector)
-    rebuilt.rebuild(series[250 - SMALL.history_size : 250], learned=original.learned)
+    rebuilt.restore([ring[position] for position in ring_positions(250, SMALL.history_size)], seen=250)
+
+    assert rebuilt.learned == original.learned
 
     before = [original.process(values) for values in [*series[250:], [45.0, 50.0, 3.9]]]
     after = [rebuilt.process(values) for values in [*series[250:], [45.0, 50.0, 3.9]]]
@@ -132,3 +138,12 @@ def test_given_any_points_when_shingled_then_the_shingle_is_the_last_points_in_o
 def test_given_a_point_of_the_wrong_width_when_shingled_then_refused() -> None:
     with pytest.raises(ValueError, match="expected 2 values, got 3"):
         Shingler(2, 2).add([1.0, 2.0, 3.0])
+
+
+@given(count=st.integers(0, 500), size=st.integers(1, 64))
+def test_given_a_ring_when_replayed_then_the_positions_are_the_last_writes_oldest_first(count: int, size: int) -> None:
+    ring: dict[int, int] = {}
+    for index in range(count):
+        ring[index % size] = index
+
+    assert [ring[position] for position in ring_positions(count, size)] == list(range(max(0, count - size), count))

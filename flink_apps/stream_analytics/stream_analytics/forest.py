@@ -277,6 +277,11 @@ def make_forest(settings: ForestSettings, dimensions: int, *, seed: int = 0, det
     raise ValueError(f"detector {detector!r} is not one of krcf, python-rcf")
 
 
+def ring_positions(count: int, size: int) -> list[int]:
+    """Positions, oldest first, of the last entries of a ring of ``size`` slots after ``count`` writes."""
+    return [index % size for index in range(max(0, count - size), count)]
+
+
 # --- per device -------------------------------------------------------------------------------------------------
 
 
@@ -316,6 +321,10 @@ class DeviceDetector:
         self._forest.update(shingle)
         self.learned += 1
         return Scored(score, warm)
+
+    def restore(self, history: Sequence[Sequence[float | None]], seen: int) -> None:
+        """Rebuild after a restart from the last readings (oldest first) of the ``seen`` this device ever sent."""
+        self.rebuild(history, learned=max(0, seen - (self.settings.shingle_size - 1)))
 
     def rebuild(self, history: Iterable[Sequence[float | None]], learned: int) -> None:
         """Learn a recent history (oldest first) without scoring it; ``learned`` restores the warm-up count."""

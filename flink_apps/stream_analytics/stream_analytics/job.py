@@ -28,7 +28,7 @@ from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from pyflink.table import Schema, StreamTableEnvironment
 from stream_analytics import records, sql
-from stream_analytics.forest import DETECTOR, DeviceDetector
+from stream_analytics.forest import DETECTOR, DeviceDetector, ring_positions
 from stream_analytics.hotspots import HotspotWindow, above
 from stream_analytics.parsing import ParseError, Reading, parse_record
 from stream_analytics.reference import Device, EnrichedReading, enrich, read_inventory
@@ -112,7 +112,12 @@ class _EventTime(TimestampAssigner):  # type: ignore[misc]
 
 
 class ScoreDevice(KeyedProcessFunction):  # type: ignore[misc]
-    """RANDOM_CUT_FOREST per device: score each reading from its past, emit those at or above the threshold."""
+    """RANDOM_CUT_FOREST per device: each reading scored from its past in event time; those at the threshold out.
+
+    Readings wait in keyed state until the watermark passes their event time, then a timer scores them in event-time
+    order: a shingle is a run of consecutive readings even when the stream delivers them out of order (within the
+    watermark's lateness). A reading later than that is scored on arrival rather than dropped.
+    """
 
     def __init__(self, forest: ForestSettings) -> None:
         self.forest = forest
@@ -121,6 +126,7 @@ class ScoreDevice(KeyedProcessFunction):  # type: ignore[misc]
     def open(self, runtime_context: RuntimeContext) -> None:
         self.history = runtime_context.get_map_state(MapStateDescriptor("history", Types.INT(), Types.STRING()))
         self.seen = runtime_context.get_state(ValueStateDescriptor("seen", Types.LONG()))
+        self.pending = runtime_context.get_map_state(MapStateDescriptor("pending", Types.LONG(), Types.STRING()))
 
     def _detector(self, device_id: str) -> DeviceDetector:
         detector = self.detectors.get(device_id)
@@ -128,14 +134,32 @@ class ScoreDevice(KeyedProcessFunction):  # type: ignore[misc]
             detector = DeviceDetector(self.forest, 3, seed=_seed(device_id))
             seen = self.seen.value() or 0
             if seen:
-                size = self.forest.history_size
-                start = max(0, seen - size)
-                past = [json.loads(self.history.get(index % size)) for index in range(start, seen)]
-                detector.rebuild(past, learned=max(0, seen - (self.forest.shingle_size - 1)))
+                # A restart (or rescale): the forest is rebuilt from the readings kept in checkpointed state.
+                positions = ring_positions(seen, self.forest.history_size)
+                detector.restore([json.loads(self.history.get(position)) for position in positions], seen)
             self.detectors[device_id] = detector
         return detector
 
     def process_element(self, value: Row, ctx: KeyedProcessFunction.Context) -> Iterator[str]:
+        event_ms = int(value[3])
+        if event_ms <= ctx.timer_service().current_watermark():
+            yield from self._score(value)
+            return
+        waiting = self.pending.get(event_ms)
+        rows = json.loads(waiting) if waiting else []
+        rows.append(list(value))
+        self.pending.put(event_ms, json.dumps(rows))
+        ctx.timer_service().register_event_time_timer(event_ms)
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[str]:
+        waiting = self.pending.get(timestamp)
+        if waiting is None:
+            return
+        self.pending.remove(timestamp)
+        for fields in json.loads(waiting):
+            yield from self._score(Row(*fields))
+
+    def _score(self, value: Row) -> Iterator[str]:
         enriched = from_row(value)
         values = enriched.reading.values()
         scored = self._detector(enriched.reading.device_id).process(values)
@@ -172,8 +196,8 @@ class SiteHotspots(KeyedProcessFunction):  # type: ignore[misc]
             s = self.settings
             window = HotspotWindow(s.window_size, 3, s.scan_radius, s.min_points)
             count = self.count.value() or 0
-            for index in range(max(0, count - s.window_size), count):
-                window.add(json.loads(self.ring.get(index % s.window_size)))
+            for position in ring_positions(count, s.window_size):
+                window.add(json.loads(self.ring.get(position)))
             self.windows[site] = window
         return window
 

@@ -14,12 +14,14 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from stream_analytics.thresholds import precision_recall
 
 APP_DIR = Path(__file__).resolve().parent.parent
 SENTINEL_TEMPERATURE = 149.0
+LATENESS_SECONDS = 5
 
 
 @dataclass(slots=True)
@@ -62,7 +65,7 @@ def properties(out: Path, forest: ForestSettings) -> list[dict[str, Any]]:
         {"PropertyGroupId": "app.reference", "PropertyMap": {"path": str(out / "devices.csv")}},
         {
             "PropertyGroupId": "app.time",
-            "PropertyMap": {"watermark.lateness.seconds": "5", "metrics.window.seconds": "60"},
+            "PropertyMap": {"watermark.lateness.seconds": str(LATENESS_SECONDS), "metrics.window.seconds": "60"},
         },
         {
             "PropertyGroupId": "app.forest",
@@ -213,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1000.0, help="readings written per second (%(default)s)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the job (%(default)s)")
     args = parser.parse_args(argv)
+    # A runner stopped with SIGTERM (a timeout, an impatient user) still stops its job: finally blocks run on exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     out: Path = args.out.resolve()
     shutil.rmtree(out, ignore_errors=True)
     for name in ("input", "output"):
@@ -257,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         generated.lines.append(json.dumps(last, separators=(",", ":")))
         generated.keys.append((device, str(last["event_time"]), -1))
+        _advance_event_time(generated, str(last["event_time"]), seconds=LATENESS_SECONDS + 2)
         started = time.monotonic()
         put_at = feed(generated, out / "input", args.rate)
         done = _wait(
@@ -283,10 +289,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _advance_event_time(generated: Generated, after: str, seconds: int) -> None:
+    """Readings of the unlisted device past ``after``, so that the watermark passes the last real reading."""
+    start = datetime.fromisoformat(after.replace("Z", "+00:00"))
+    for step in range(1, seconds + 1):
+        moment = (start + timedelta(seconds=step)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        document = {"device_id": UNKNOWN_DEVICE, "event_time": moment, "temperature_c": 22.0, "status": "ok"}
+        generated.lines.append(json.dumps(document, separators=(",", ":")))
+        generated.keys.append((UNKNOWN_DEVICE, moment, -1))
+
+
 def _after(generated: Generated) -> str:
     last_time = max(moment for _, moment, _ in generated.keys)
-    from datetime import datetime, timedelta
-
     moment = datetime.fromisoformat(last_time.replace("Z", "+00:00")) + timedelta(seconds=1)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
