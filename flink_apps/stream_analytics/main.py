@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         config.set_string("python.fn-execution.bundle.size", "500")
         # A failure should end a local run with its error, not restart it forever.
         config.set_string("restart-strategy.type", "none")
+    # Watermarks are emitted periodically; the timers that score each device in event time wait for them.
+    config.set_string("pipeline.auto-watermark-interval", "200 ms")
     env = StreamExecutionEnvironment.get_execution_environment(config)
     if args.local:
         env.set_parallelism(args.parallelism)

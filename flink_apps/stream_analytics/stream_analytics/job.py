@@ -306,9 +306,7 @@ def build(env: StreamExecutionEnvironment, t_env: StreamTableEnvironment, settin
     lateness = Duration.of_seconds(settings.time.watermark_lateness_seconds)
     parsed = _source(env, t_env, settings).process(ParseAndEnrich(settings.reference_path), output_type=READING_TYPE)
     readings = parsed.assign_timestamps_and_watermarks(
-        WatermarkStrategy.for_bounded_out_of_orderness(lateness)
-        .with_timestamp_assigner(_EventTime())
-        .with_idleness(Duration.of_seconds(30))
+        WatermarkStrategy.for_bounded_out_of_orderness(lateness).with_timestamp_assigner(_EventTime())
     )
     anomalies = readings.key_by(lambda row: row[0], key_type=Types.STRING()).process(
         ScoreDevice(settings.forest), output_type=Types.STRING()
