@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -94,21 +95,32 @@ def _wait(outputs: Outputs, directory: Path, job: subprocess.Popen[bytes], predi
     return False
 
 
-def feed(generated: Generated, directory: Path, rate: float, batch_seconds: float = 0.5) -> list[float]:
-    """Write the lines at ``rate`` readings per second; returns each line's put time."""
+def feed(
+    generated: Generated, directory: Path, rate: float, answered: Callable[[str], bool], batch: int = 1000
+) -> tuple[list[float], int]:
+    """Write the lines in files of ``batch``, at most ``rate`` readings/s; returns put times and files written.
+
+    Each file ends with a probe line the job sends to its error output; the next file is written once that probe
+    came back. Flink's file source does not keep files in order when several wait to be read (the stream keeps each
+    device's order per shard, so the job relies on it within the watermark's lateness): one file at a time keeps
+    the local run's order the stream's.
+    """
     put_at: list[float] = []
-    per_batch = max(1, int(rate * batch_seconds))
     started = time.monotonic()
-    for number, first in enumerate(range(0, len(generated.lines), per_batch)):
-        lines = generated.lines[first : first + per_batch]
-        target = started + first / rate
-        pause = target - time.monotonic()
+    files = 0
+    for first in range(0, len(generated.lines), batch):
+        lines = generated.lines[first : first + batch]
+        pause = started + first / rate - time.monotonic()
         if pause > 0:
             time.sleep(pause)
+        files += 1
+        probe = f"probe: batch {files}"
         now = time.monotonic()
-        _write_batch(directory, number + 1, lines)
+        _write_batch(directory, files, [*lines, probe])
         put_at.extend([now] * len(lines))
-    return put_at
+        if not answered(probe):
+            raise SystemExit(f"analytics-local: the job did not read batch {files} in time; see its log")
+    return put_at, files
 
 
 def _matches(episode: Episode, device: str, round_: int, tail: int) -> bool:
@@ -181,7 +193,8 @@ def report(generated: Generated, outputs: Outputs, put_at: list[float], shingle:
     hits, total = _hotspot_hits(generated, hotspots)
     print(f"hotspot records covering an injected hot rack: {hits}/{total}")
     errors = outputs.records.get("error", [])
-    print(f"error records: {len(errors)} (malformed injected: {generated.malformed}, plus 1 probe)")
+    probes = sum(e["record"].startswith("probe:") for e in errors)
+    print(f"error records: {len(errors) - probes} (malformed injected: {generated.malformed}), plus {probes} probes")
     unknown = [a for a in outputs.records.get("anomaly", []) if a["device_id"] == UNKNOWN_DEVICE]
     print(f"readings of the device missing from the inventory that were flagged: {len(unknown)} (known_device=false)")
     _latency(generated, outputs, put_at, elapsed)
@@ -213,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build/analytics-local"))
     parser.add_argument("--grid", type=int, default=6, help="racks per side of the site's grid (%(default)s)")
     parser.add_argument("--rounds", type=int, default=420, help="readings per device (%(default)s)")
-    parser.add_argument("--rate", type=float, default=1000.0, help="readings written per second (%(default)s)")
+    parser.add_argument("--rate", type=float, default=5000.0, help="most readings written per second (%(default)s)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the job (%(default)s)")
     args = parser.parse_args(argv)
     # A runner stopped with SIGTERM (a timeout, an impatient user) still stops its job: finally blocks run on exit.
@@ -264,7 +277,18 @@ def main(argv: list[str] | None = None) -> int:
         generated.keys.append((device, str(last["event_time"]), -1))
         _advance_event_time(generated, str(last["event_time"]), seconds=LATENESS_SECONDS + 2)
         started = time.monotonic()
-        put_at = feed(generated, out / "input", args.rate)
+
+        def answered(probe: str) -> bool:
+            return _wait(
+                outputs,
+                out / "output",
+                job,
+                lambda: any(e["record"] == probe for e in outputs.records.get("error", [])[-5:]),
+                args.timeout,
+            )
+
+        put_at, files = feed(generated, out / "input", args.rate, answered)
+        print(f"wrote {len(put_at)} readings in {files} files, each once the job had read the one before")
         done = _wait(
             outputs,
             out / "output",
