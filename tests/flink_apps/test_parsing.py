@@ -73,6 +73,10 @@ def test_given_a_broken_record_when_parsed_then_it_becomes_an_error_with_its_rea
     assert result.record  # the text travels with the reason
 
 
+def test_given_a_bytearray_when_parsed_then_it_is_read_like_bytes() -> None:
+    assert parse_record(bytearray(json.dumps(GOOD).encode())) == parse_record(json.dumps(GOOD))
+
+
 def test_given_epoch_seconds_or_milliseconds_when_parsed_then_both_give_the_same_instant() -> None:
     seconds = parse_record(json.dumps({**GOOD, "event_time": 1795680900}).encode())
     millis = parse_record(json.dumps({**GOOD, "event_time": 1795680900000}).encode())

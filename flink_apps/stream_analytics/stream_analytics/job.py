@@ -236,7 +236,7 @@ class SiteHotspots(KeyedProcessFunction):  # type: ignore[misc]
 
 
 def _seed(device_id: str) -> int:
-    # A stable seed per device (Python's hash() is salted per process), so a rebuilt forest is the same forest.
+    # A stable seed per device (Python's hash() is salted per process), so that runs are reproducible.
     return sum((index + 1) * ord(char) for index, char in enumerate(device_id)) % (2**31)
 
 

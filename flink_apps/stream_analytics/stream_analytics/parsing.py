@@ -103,13 +103,13 @@ def _fields(text: str) -> dict[str, object]:
     return dict(zip(CSV_COLUMNS, cells, strict=True))
 
 
-def parse_record(data: bytes | str) -> Reading | ParseError:
-    """A reading, or the reason the record is not one."""
-    if isinstance(data, bytes):
+def parse_record(data: bytes | bytearray | str) -> Reading | ParseError:
+    """A reading, or the reason the record is not one (the stream's records arrive as bytes, local lines as text)."""
+    if isinstance(data, bytes | bytearray):
         try:
-            text = data.decode("utf-8")
+            text = bytes(data).decode("utf-8")
         except UnicodeDecodeError:
-            return ParseError(data.decode("utf-8", errors="replace"), "malformed_record:invalid UTF-8")
+            return ParseError(bytes(data).decode("utf-8", errors="replace"), "malformed_record:invalid UTF-8")
     else:
         text = data
     try:
