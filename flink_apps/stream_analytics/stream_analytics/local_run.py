@@ -96,7 +96,7 @@ def _wait(outputs: Outputs, directory: Path, job: subprocess.Popen[bytes], predi
 
 
 def feed(
-    generated: Generated, directory: Path, rate: float, answered: Callable[[str], bool], batch: int = 1000
+    generated: Generated, directory: Path, rate: float, answered: Callable[[str], bool], batch: int = 250
 ) -> tuple[list[float], int]:
     """Write the lines in files of ``batch``, at most ``rate`` readings/s; returns put times and files written.
 
@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid", type=int, default=6, help="racks per side of the site's grid (%(default)s)")
     parser.add_argument("--rounds", type=int, default=420, help="readings per device (%(default)s)")
     parser.add_argument("--rate", type=float, default=5000.0, help="most readings written per second (%(default)s)")
+    parser.add_argument("--batch", type=int, default=250, help="readings per file (%(default)s)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the job (%(default)s)")
     args = parser.parse_args(argv)
     # A runner stopped with SIGTERM (a timeout, an impatient user) still stops its job: finally blocks run on exit.
@@ -287,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.timeout,
             )
 
-        put_at, files = feed(generated, out / "input", args.rate, answered)
+        put_at, files = feed(generated, out / "input", args.rate, answered, batch=args.batch)
         print(f"wrote {len(put_at)} readings in {files} files, each once the job had read the one before")
         done = _wait(
             outputs,
