@@ -57,8 +57,9 @@ synth: setup ## Synthesize one environment (ENV=sandbox) into cdk.out and list i
 	@$(BIN)/python -m tools.synth_summary $(OUT)
 
 # The unit tests synthesize each environment once and run the security gate's review on it (tests/conftest.py), so
-# `make test` holds the gate's verdict without synthesizing again; `make security` writes the reports.
-test: setup lint typecheck unit ## Run everything CI runs: format, lint, types, tests, the security gate
+# `make test` holds the gate's verdict without synthesizing again; `make security` writes the reports. The Flink
+# job's tests run in its own environment (flink-test).
+test: setup lint typecheck unit flink-test ## Run everything CI runs: format, lint, types, tests, the security gate
 
 # --- parts of `make test` ----------------------------------------------------------------------------------------
 
@@ -160,4 +161,47 @@ replay: setup ## Re-send now-valid rejected records (SOURCE=errors|quarantine [S
 	$(BIN)/python -m tools.replay --env $(ENV) --source "$(SOURCE)" $(if $(SINCE),--since "$(SINCE)") $(if $(APPLY),--apply)
 
 clean: ## Remove what the commands produced (keeps the installs)
-	rm -rf $(OUT) .pytest_cache .ruff_cache reports build/eda
+	rm -rf $(OUT) .pytest_cache .ruff_cache reports build flink_apps/stream_analytics/target
+
+# --- analytics (issue 11): the PyFlink job in its own environment ------------------------------------------------
+
+# PyFlink pins pandas, pyarrow and numpy below the main environment's, so the job gets .venv-flink. Python 3.12 is
+# what Managed Service for Apache Flink's FLINK-2_2 runtime runs; any 3.11+ works locally.
+FLINK_VENV := .venv-flink
+FLINK_BIN := $(FLINK_VENV)/bin
+FLINK_APP := flink_apps/stream_analytics
+PYTHON_FLINK ?= $(shell for p in python3.12 "$$(pyenv prefix 3.12 2>/dev/null)/bin/python3.12" $(PYTHON); do "$$p" -c 'import sys' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+TIME ?=
+VALUES ?=
+KEY ?=
+OUTPUT ?= scored.csv
+
+.PHONY: flink-setup flink-test flink-artifact analytics-local detect bench-flink
+
+$(FLINK_VENV)/.installed: requirements-flink.txt constraints-flink.txt
+	@test -x $(FLINK_BIN)/python || $(PYTHON_FLINK) -m venv $(FLINK_VENV)
+	$(FLINK_BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(FLINK_BIN)/python -m pip install --quiet -r requirements-flink.txt -c constraints-flink.txt
+	@touch $@
+
+flink-setup: $(FLINK_VENV)/.installed ## Install the analytics job's environment (.venv-flink: PyFlink, krcf)
+
+flink-test: $(FLINK_VENV)/.installed ## Tests of the analytics job (units, properties, one mini-cluster run)
+	$(FLINK_BIN)/pytest tests/flink_apps -q -p no:cacheprovider --confcutdir=tests/flink_apps
+
+# FLINK_JAR=optional lays out the Python part when Maven cannot build the connector jar (synthesis only).
+FLINK_JAR ?= required
+
+flink-artifact: $(FLINK_VENV)/.installed ## Build build/flink/stream_analytics/ (main.py, package, lib/*.jar, dep/) for MSF
+	$(FLINK_BIN)/python $(FLINK_APP)/package_artifact.py --jar $(FLINK_JAR)
+
+analytics-local: $(FLINK_VENV)/.installed ## Labelled readings through the real Flink job locally; anomalies, hotspots, scores
+	cd $(FLINK_APP) && ../../$(FLINK_BIN)/python -m stream_analytics.local_run --out ../../build/analytics-local
+
+detect: $(FLINK_VENV)/.installed ## Score a CSV offline: make detect INPUT=f.csv TIME=col VALUES=a,b [KEY=col] OUTPUT=out.csv
+	cd $(FLINK_APP) && ../../$(FLINK_BIN)/python -m stream_analytics.detect --input "$(abspath $(INPUT))" --time "$(TIME)" \
+		--values "$(VALUES)" --key "$(KEY)" --output "$(abspath $(OUTPUT))"
+
+bench-flink: $(FLINK_VENV)/.installed ## Detector readings/s per core; local job readings/s and put-to-anomaly latency
+	$(FLINK_BIN)/python bench/bench_detector.py
+	cd $(FLINK_APP) && ../../$(FLINK_BIN)/python -m stream_analytics.local_run --out ../../build/analytics-bench

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from pyspark.sql.types import DataType, DateType, DoubleType, StringType, StructField, StructType
+from pyspark.sql.types import DataType, DateType, DoubleType, IntegerType, StringType, StructField, StructType
 
 # Spark type of each declared type as the raw zone carries it. Timestamps stay ISO-8601 text: the job checks the
 # text against the contract (UTC, ``Z``) and derives the typed column itself, instead of letting a JSON reader parse
@@ -40,6 +40,9 @@ DEVICE_TABLE_STRUCT: Final = StructType(
         StructField("site", StringType(), nullable=True),
         StructField("model", StringType(), nullable=True),
         StructField("installed_on", DateType(), nullable=True),
+        # Where the device sits in its site's rack grid; the analytics job's HOTSPOTS looks for hot regions in it.
+        StructField("rack_row", IntegerType(), nullable=True),
+        StructField("rack_col", IntegerType(), nullable=True),
     ]
 )
 

@@ -81,8 +81,18 @@ def test_the_schema_argument_is_the_document_or_a_file_to_read(spark: SparkSessi
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("device_id,location,model,installed_on\nsensor-0001,a,b,2025-01-01\n", "does not conform to the schema"),
-        ("device_id,site,model,installed_on\nsensor-0001,a,b,last spring\n", "Malformed records are detected"),
+        (
+            "device_id,location,model,installed_on,rack_row,rack_col\nsensor-0001,a,b,2025-01-01,0,0\n",
+            "does not conform to the schema",
+        ),
+        (
+            "device_id,site,model,installed_on,rack_row,rack_col\nsensor-0001,a,b,last spring,0,0\n",
+            "Malformed records are detected",
+        ),
+        (
+            "device_id,site,model,installed_on,rack_row,rack_col\nsensor-0001,a,b,2025-01-01,left,0\n",
+            "Malformed records",
+        ),
     ],
 )
 def test_a_device_table_that_does_not_match_its_header_or_types_fails(

@@ -70,7 +70,9 @@ def test_curated_rows_have_the_declared_derived_and_reference_columns_only(
     partitions = [(name, DERIVED_COLUMNS[name]) for name in PARTITION_COLUMNS]
     expected = [*declared, *derived, *reference, *partitions]
     assert [(item.name, item.dataType) for item in fixture_curation.curated.schema.fields] == expected
-    assert fixture_curation.curated.columns == curated_columns(event_schema, ["site", "model", "installed_on"])
+    assert fixture_curation.curated.columns == curated_columns(
+        event_schema, ["site", "model", "installed_on", "rack_row", "rack_col"]
+    )
     first = next(row for row in curated_rows if row["device_id"] == "sensor-0001").asDict()
     # Collected timestamps are naive datetimes in the Python process's local time; astimezone reads them so.
     assert first.pop("event_ts").astimezone(dt.UTC) == dt.datetime(2026, 11, 26, 8, 15, tzinfo=dt.UTC)
@@ -86,6 +88,8 @@ def test_curated_rows_have_the_declared_derived_and_reference_columns_only(
         "site": "plant-north",
         "model": "TH-200",
         "installed_on": dt.date(2025, 1, 8),
+        "rack_row": 0,
+        "rack_col": 0,
         "year": "2026",
         "month": "11",
         "day": "26",

@@ -1,0 +1,1 @@
+"""Stream-processing applications (PyFlink) for Managed Service for Apache Flink."""
