@@ -37,9 +37,10 @@ class MlSettings(BaseModel):
     max_runtime_minutes: Annotated[int, Field(ge=1, le=MAX_RUNTIME_MINUTES)] = Field(
         default=60, description="The job is stopped (and the workflow alerts) after this many minutes."
     )
-    target: str | None = Field(
-        default=None,
-        description="Column the model predicts (`--target`); null: the analysis' default for the curated events.",
+    target: str = Field(
+        default="error_within_1h",
+        description="Column the model predicts (`--target`); `error_within_1h`, the default, derives the lake's label "
+        "(the device reports `error` within the next hour). The workflow registers a model only when there is one.",
     )
     time_column: str | None = Field(
         default=None,

@@ -152,7 +152,7 @@ class MlTrainingStep(Construct):
     ) -> dict[str, Any]:
         """The Task state of `sagemaker:createProcessingJob.sync` (aws-cdk-lib has no construct for it)."""
         job, results = self._job, self._results_zone
-        arguments = [*(["--target", settings.target] if settings.target else [])]
+        arguments = ["--target", settings.target]
         arguments += ["--time", settings.time_column] if settings.time_column else []
         output = f"States.Format('s3://{results.bucket_name}/{RESULTS_PREFIX}{{}}/', {STATE}.jobName)"
         return {
@@ -165,7 +165,7 @@ class MlTrainingStep(Construct):
                 "AppSpecification": {
                     "ImageUri": self.image_uri,
                     "ContainerEntrypoint": ["/bin/sh", "-c", launcher(), "ml-eda"],
-                    **({"ContainerArguments": arguments} if arguments else {}),
+                    "ContainerArguments": arguments,
                 },
                 "Environment": {"MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"},
                 "ProcessingResources": {

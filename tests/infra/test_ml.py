@@ -121,6 +121,9 @@ def test_the_job_runs_the_prebuilt_image_synchronously_with_its_settings(
     }
     assert params["StoppingCondition"] == {"MaxRuntimeInSeconds": settings.max_runtime_minutes * 60}
     assert {"Key": "Environment", "Value": env} in params["Tags"]
+    # The model (and so the registry item) exists only with a target: by default the lake's own label
+    arguments = params["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--target") + 1] == settings.target == "error_within_1h"
 
 
 def test_the_job_reads_the_curated_events_code_and_wheels_and_writes_under_the_lake_key(
