@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """CDK entry point: reads the environment name and its settings from context, builds that environment's stacks.
 
-`cdk synth` (or `make synth`) runs this with cdk.json's context; `-c env=prod` picks another environment.
+`cdk synth` (or `make synth`) runs this with cdk.json's context; `-c env=prod` picks another environment, and
+`-c flink_artifact=DIR` another build of the Flink application than `build/flink/stream_analytics`.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import aws_cdk as cdk
 
 from infra.config import DEFAULT_ENVIRONMENT, ConfigError, load_environment
 from infra.lake import build_lake
 from infra.nag import register_nag_packs
+from infra.stacks.analytics import FLINK_ARTIFACT
 
 
 def main() -> int:
@@ -25,7 +28,12 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    build_lake(app, settings)
+    artifact = app.node.try_get_context("flink_artifact")
+    try:
+        build_lake(app, settings, flink_artifact=Path(artifact) if artifact else FLINK_ARTIFACT)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     register_nag_packs(app)
     app.synth()
     return 0

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from infra.config_analytics import AnalyticsSettings
+
 DEFAULT_ENVIRONMENT = "sandbox"
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -201,7 +203,9 @@ class KinesisSettings(_Settings):
         default=1000, description="Expected write rate in records/s (sizes a provisioned stream)."
     )
     consumers: Annotated[int, Field(ge=1, le=20)] = Field(
-        default=1, description="Classic (shared-throughput) consumers reading the stream, Firehose included."
+        default=1,
+        description="Classic (shared-throughput) consumers reading the stream, Firehose included; an enhanced "
+        "fan-out consumer (the analytics application) has its own 2 MB/s per shard and is not counted.",
     )
     shards: Annotated[int, Field(ge=1, le=500)] | None = Field(
         default=None,
@@ -365,6 +369,7 @@ class EnvironmentSettings(_Settings):
     glue: GlueSettings = Field(default=GlueSettings(), description="Catalog and ETL.")
     workflow: WorkflowSettings = Field(default=WorkflowSettings(), description="Orchestration.")
     athena: AthenaSettings = Field(default=AthenaSettings(), description="Queries.")
+    analytics: AnalyticsSettings = Field(default=AnalyticsSettings(), description="Real-time analytics (Flink).")
 
     @field_validator("name")
     @classmethod

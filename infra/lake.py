@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from aws_cdk import Aspects, Environment, Stack, Tags
 from constructs import Construct
 
 from infra.checkov import SkipChecksOnCdkHandlers
 from infra.config import EnvironmentSettings
+from infra.stacks.analytics import FLINK_ARTIFACT, AnalyticsStack
 from infra.stacks.core import CoreStack
 from infra.stacks.ingestion import IngestionStack
 from infra.stacks.monitoring import MonitoringStack, alarms_in
@@ -26,16 +28,20 @@ class Lake:
     storage: StorageStack
     ingestion: IngestionStack
     processing: ProcessingStack
+    analytics: AnalyticsStack
     monitoring: MonitoringStack
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
         """Every stack, in the order CloudFormation deploys them."""
-        return (self.core, self.network, self.storage, self.ingestion, self.processing, self.monitoring)
+        return (self.core, self.network, self.storage, self.ingestion, self.processing, self.analytics, self.monitoring)
 
 
-def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
-    """Create the stacks of the environment `settings` describes, named `MlDataLake-<env>-<Unit>`."""
+def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifact: Path = FLINK_ARTIFACT) -> Lake:
+    """Create the stacks of the environment `settings` describes, named `MlDataLake-<env>-<Unit>`.
+
+    `flink_artifact` is the folder `make flink-artifact` builds; it is read only where analytics is enabled.
+    """
     env = Environment(account=settings.account, region=settings.region) if settings.account else None
     common = {"env": env, "termination_protection": settings.termination_protection}
 
@@ -86,6 +92,18 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         description=f"ML data lake ({settings.name}): Glue crawlers and ETL job, Step Functions workflow, Athena.",
         **common,
     )
+    analytics = AnalyticsStack(
+        scope,
+        settings.stack_name("Analytics"),
+        settings=settings,
+        lake_key=core.lake_key,
+        ingest_stream=ingestion.ingest_stream,
+        curated_zone=storage.curated_zone,
+        alert_topic=core.alert_topic,
+        flink_artifact=flink_artifact,
+        description=f"ML data lake ({settings.name}): Flink analytics on the stream, its outputs and notifier.",
+        **common,
+    )
     monitoring = MonitoringStack(
         scope,
         settings.stack_name("Monitoring"),
@@ -96,7 +114,7 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         state_machine=processing.workflow.state_machine,
         glue_job_name=processing.curate_job.name,
         alert_topic=core.alert_topic,
-        alarms=alarms_in(core, network, storage, ingestion, processing),
+        alarms=alarms_in(core, network, storage, ingestion, processing, analytics),
         description=f"ML data lake ({settings.name}): the pipeline's dashboard and its alarms.",
         **common,
     )
@@ -106,6 +124,7 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         storage=storage,
         ingestion=ingestion,
         processing=processing,
+        analytics=analytics,
         monitoring=monitoring,
     )
     for stack in lake.stacks:

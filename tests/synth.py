@@ -17,7 +17,7 @@ from infra.lake import Lake, build_lake
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("sandbox", "prod")
 # Every unit (stack) each environment has, in deployment order; a test checks the app builds exactly these.
-UNITS = ("Core", "Network", "Storage", "Ingestion", "Processing", "Monitoring")
+UNITS = ("Core", "Network", "Storage", "Ingestion", "Processing", "Analytics", "Monitoring")
 ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in UNITS]
 
 
@@ -54,11 +54,23 @@ class Synthesized:
         return dict(self.templates[unit].to_json())
 
 
+def placeholder_flink_artifact(directory: Path) -> Path:
+    """A stand-in for what `make flink-artifact` builds, for templates only: tests read templates, never run the job.
+
+    Real synthesis (`make synth`) builds the real folder first; this one only has the files the stack looks for.
+    """
+    (directory / "lib").mkdir(parents=True, exist_ok=True)
+    (directory / "main.py").write_text("# placeholder for template tests; `make flink-artifact` builds the job\n")
+    (directory / "lib" / "stream-analytics-connectors.jar").write_bytes(b"")
+    return directory
+
+
 def synthesize(settings: EnvironmentSettings, outdir: Path) -> Synthesized:
     """Build and synthesize one environment the way app.py does, without the nag gate (tests run it per pack)."""
     feature_flags = {k: v for k, v in cdk_json()["context"].items() if k != "environments"}
     app = cdk.App(outdir=str(outdir), context=feature_flags, analytics_reporting=False)
-    lake = build_lake(app, settings)
+    artifact = placeholder_flink_artifact(outdir.parent / f"{outdir.name}-flink-artifact")
+    lake = build_lake(app, settings, flink_artifact=artifact)
     assembly = app.synth()
     templates: dict[str, Template] = {}
     files: dict[str, Path] = {}

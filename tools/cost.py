@@ -43,7 +43,12 @@ USAGE_PRICED = {
     "AWS::SNS::Topic": ("SNS topics", "per notification"),
     "AWS::EC2::FlowLog": ("VPC flow logs", "per GB delivered"),
     "AWS::Events::Rule": ("EventBridge rules", "AWS service events are free"),
+    "AWS::KinesisAnalyticsV2::Application": ("Flink applications", "per KPU-hour while started, see below"),
+    "AWS::DynamoDB::Table": ("DynamoDB tables", "per request and GB-month"),
+    "AWS::SQS::Queue": ("SQS queues", "per request"),
 }
+# Managed Service for Apache Flink gives each KPU 50 GB of running application storage.
+MSF_STORAGE_GB_PER_KPU = 50
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,13 @@ class Estimate:
 
     lines: list[Line] = field(default_factory=list)
     usage_priced: list[str] = field(default_factory=list)
+    # USD per hour while the Flink applications run (they are created stopped, so this is not in the total).
+    running: list[Line] = field(default_factory=list)
+
+    @property
+    def running_per_hour(self) -> float:
+        """The sum of the running lines: what one hour of every application started costs on top of the total."""
+        return round(sum(line.usd for line in self.running), 4)
 
     @property
     def total(self) -> float:
@@ -205,6 +217,20 @@ def estimate(
             per_hour=True,
         )
 
+    consumers = len(by_type.get("AWS::Kinesis::StreamConsumer", []))
+    if consumers and shards:
+        # Every consumer of the lake reads its one ingest stream: billed per consumer and shard while registered.
+        add(
+            "Kinesis enhanced fan-out consumers",
+            consumers * shards,
+            "consumer-shard",
+            "kinesis_efo_consumer_shard_hour",
+            consumers * shards * hours * prices.usd("kinesis_efo_consumer_shard_hour"),
+            per_hour=True,
+        )
+    elif consumers:
+        result.usage_priced.append("Kinesis enhanced fan-out on on-demand streams (per GB retrieved)")
+
     endpoints = by_type.get("AWS::EC2::VPCEndpoint", [])
     interface = [e for e in endpoints if e.get("VpcEndpointType") == "Interface"]
     # Each subnet of an interface endpoint is in its own availability zone, and each zone is billed.
@@ -279,11 +305,39 @@ def estimate(
             )
         )
 
+    result.running = running_cost(by_type.get("AWS::KinesisAnalyticsV2::Application", []), prices)
     counts = Counter(resource["Type"] for resource in resources)
     result.usage_priced[:0] = [
         f"{name} x{counts[kind]} ({by})" for kind, (name, by) in USAGE_PRICED.items() if counts[kind]
     ]
     return result
+
+
+def running_cost(applications: Sequence[Mapping[str, Any]], prices: PriceTable) -> list[Line]:
+    """USD per hour while each Flink application runs: its KPUs, the orchestration KPU, their running storage."""
+    lines: list[Line] = []
+    kpu = prices.prices["msf_kpu_hour"]
+    storage = prices.prices["msf_running_storage_gb_month"]
+    for application in applications:
+        name = application.get("ApplicationName", "Flink application")
+        flink = application.get("ApplicationConfiguration", {}).get("FlinkApplicationConfiguration", {})
+        parallelism = flink.get("ParallelismConfiguration", {})
+        kpus = -(-int(parallelism.get("Parallelism", 1)) // int(parallelism.get("ParallelismPerKPU", 1)))
+        scaling = " (autoscaling may add more)" if parallelism.get("AutoScalingEnabled") else ""
+        lines.append(
+            Line(f"{name}: KPUs{scaling}", _plural(kpus, "KPU"), f"{_money(kpu.usd)} per {kpu.unit}", kpus * kpu.usd)
+        )
+        lines.append(Line(f"{name}: orchestration", "1 KPU", f"{_money(kpu.usd)} per {kpu.unit}", kpu.usd))
+        gigabytes = kpus * MSF_STORAGE_GB_PER_KPU
+        lines.append(
+            Line(
+                f"{name}: running storage",
+                f"{gigabytes} GB",
+                f"{_money(storage.usd)} per {storage.unit}",
+                gigabytes * storage.usd / prices.hours_per_month,
+            )
+        )
+    return lines
 
 
 def render(result: Estimate, *, env: str, prices: PriceTable, stacks: int, free_tier: bool) -> str:
@@ -308,8 +362,27 @@ def render(result: Estimate, *, env: str, prices: PriceTable, stacks: int, free_
         lines += textwrap.wrap(usage, width=120)
     if not free_tier:
         lines.append("CloudWatch's free tier is not subtracted (--no-free-tier).")
+    if result.running:
+        lines += _render_running(result)
     lines.append(f"Total: {result.total:.2f} USD/month")
     return "\n".join(lines)
+
+
+def _render_running(result: Estimate) -> list[str]:
+    """The Flink applications' cost per hour while started; stopped (READY) they cost nothing."""
+    header = ("while started (make analytics-start)", "quantity", "unit price (USD)", "USD/hour")
+    rows = [(line.item, line.quantity, line.unit_price, f"{line.usd:.4f}") for line in result.running]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    formatted = [
+        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]:>{widths[3]}}"
+        for row in (header, *rows)
+    ]
+    return [
+        "",
+        *formatted,
+        f"Per running hour: {result.running_per_hour:.4f} USD (10 minutes at least per start). Stopped, the "
+        "applications cost nothing but their snapshots (per GB-month); the total below assumes them stopped.",
+    ]
 
 
 # --- Templates --------------------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ class ZoneCrawler(Construct):
         table_prefix: str,
         key: kms.IKey,
         security: GlueSecurity,
+        table_level: int = 2,
     ) -> None:
         super().__init__(scope, id)
         for folder in folders:
@@ -136,8 +137,8 @@ class ZoneCrawler(Construct):
                 {
                     "Version": 1.0,
                     # Level 1 is the bucket, level 2 a top-level folder: each folder is one table, whatever the
-                    # partition folders below it look like.
-                    "Grouping": {"TableLevelConfiguration": 2},
+                    # partition folders below it look like (level 3: one table per sub-folder of each folder).
+                    "Grouping": {"TableLevelConfiguration": table_level},
                     # New partitions take their table's schema instead of each inferring its own.
                     "CrawlerOutput": {"Partitions": {"AddOrUpdateBehavior": "InheritFromTable"}},
                 },
@@ -148,4 +149,5 @@ class ZoneCrawler(Construct):
         self.crawler.node.add_dependency(self.role.policy)
         self.name = name
         self.arn = stack.format_arn(service="glue", resource="crawler", resource_name=name)
-        self.tables = tuple(f"{table_prefix}{folder.rstrip('/')}" for folder in folders)
+        # At level 2 the tables are known now; deeper, Glue names them after the sub-folders it finds.
+        self.tables = tuple(f"{table_prefix}{folder.rstrip('/')}" for folder in folders) if table_level == 2 else ()

@@ -149,6 +149,7 @@ class DataLakeBucket(Construct):
         abort_incomplete_multipart_upload_days: int,
         removal: RemovalPolicy,
         expire_after_days: int | None = None,
+        event_bridge: bool = False,
     ) -> None:
         super().__init__(scope, id)
         self.bucket = s3.Bucket(
@@ -168,6 +169,14 @@ class DataLakeBucket(Construct):
             ),
             **_common(name_prefix, removal),
         )
+        if event_bridge:
+            # S3 sends every object event to EventBridge (free for AWS service events), where rules pick theirs. Set
+            # on the resource itself: the L2's event_bridge_enabled adds a custom-resource Lambda to do the same.
+            cfn_bucket = self.bucket.node.default_child
+            assert isinstance(cfn_bucket, s3.CfnBucket)
+            cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+                event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+            )
         for statement in (*forced_encryption_statements(self.bucket, key), phi_read_statement(self.bucket)):
             self.bucket.add_to_resource_policy(statement)
         _acknowledge_no_replication(self.bucket)

@@ -61,6 +61,8 @@ class StorageStack(Stack):
             name_prefix=bucket_name_prefix(settings.name, Zone.CURATED),
             access_logs=self.access_logs,
             lifecycle=storage.curated,
+            # The anomaly notifier (Analytics stack) is triggered by new objects under analytics/kind=anomaly/.
+            event_bridge=True,
             **data_bucket,
         ).bucket
         self.query_results = DataLakeBucket(

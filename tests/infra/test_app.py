@@ -13,7 +13,13 @@ from tests.synth import ENV_UNITS, ENVIRONMENTS, UNITS, Synthesized, normalise_a
 
 # Resources that hold data or keys. Their logical IDs are pinned: a new ID means CloudFormation would
 # replace the resource (an empty bucket, a new key that cannot decrypt the old data).
-STATEFUL_TYPES = {"AWS::KMS::Key", "AWS::S3::Bucket", "AWS::Glue::Database", "AWS::Kinesis::Stream"}
+STATEFUL_TYPES = {
+    "AWS::KMS::Key",
+    "AWS::S3::Bucket",
+    "AWS::Glue::Database",
+    "AWS::Kinesis::Stream",
+    "AWS::DynamoDB::Table",
+}
 PINNED_STATEFUL_IDS: dict[str, dict[str, str]] = {
     "Core": {"LakeKeyADC5C84B": "AWS::KMS::Key"},
     "Storage": {
@@ -24,6 +30,7 @@ PINNED_STATEFUL_IDS: dict[str, dict[str, str]] = {
         "CatalogDatabase44483CA3": "AWS::Glue::Database",
     },
     "Ingestion": {"IngestStreamB259CF51": "AWS::Kinesis::Stream"},
+    "Analytics": {"NotifierDeviceStatusA03D29C7": "AWS::DynamoDB::Table"},
 }
 
 

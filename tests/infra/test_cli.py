@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.synth import ROOT, cdk_json
+from tests.synth import ROOT, cdk_json, placeholder_flink_artifact
 
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 QUIET = {
@@ -54,9 +54,21 @@ def test_a_bad_setting_is_one_line_and_no_stack_trace(tmp_path: Path) -> None:
 
 
 def test_prod_passes_every_nag_pack_at_synthesis(tmp_path: Path) -> None:
-    result = _run_app(_context(env="prod"), tmp_path)
+    artifact = placeholder_flink_artifact(tmp_path / "flink-artifact")
+    result = _run_app(_context(env="prod", flink_artifact=str(artifact)), tmp_path / "out")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (tmp_path / "MlDataLake-prod-Storage.template.json").exists()
+    assert (tmp_path / "out" / "MlDataLake-prod-Analytics.template.json").exists()
+
+
+def test_without_the_flink_build_prod_says_how_to_make_it(tmp_path: Path) -> None:
+    # Given an environment with analytics enabled and no built application where the context points
+    result = _run_app(_context(env="prod", flink_artifact=str(tmp_path / "missing")), tmp_path / "out")
+    # Then synthesis stops with one line that says what to run
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path / 'missing'} has no main.py: build the Flink application first with "
+        "`make flink-artifact` (`make synth` does), or set analytics.enabled to false"
+    ]
 
 
 def test_cdk_synth_of_the_default_environment_is_clean_and_quiet(tmp_path: Path) -> None:
