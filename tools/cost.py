@@ -218,18 +218,8 @@ def estimate(
         )
 
     consumers = len(by_type.get("AWS::Kinesis::StreamConsumer", []))
-    if consumers and shards:
-        # Every consumer of the lake reads its one ingest stream: billed per consumer and shard while registered.
-        add(
-            "Kinesis enhanced fan-out consumers",
-            consumers * shards,
-            "consumer-shard",
-            "kinesis_efo_consumer_shard_hour",
-            consumers * shards * hours * prices.usd("kinesis_efo_consumer_shard_hour"),
-            per_hour=True,
-        )
-    elif consumers:
-        result.usage_priced.append("Kinesis enhanced fan-out on on-demand streams (per GB retrieved)")
+    if consumers:
+        _add_efo_consumers(result, consumers, shards, prices)
 
     endpoints = by_type.get("AWS::EC2::VPCEndpoint", [])
     interface = [e for e in endpoints if e.get("VpcEndpointType") == "Interface"]
@@ -313,6 +303,25 @@ def estimate(
     return result
 
 
+def _add_efo_consumers(result: Estimate, consumers: int, shards: int, prices: PriceTable) -> None:
+    """Enhanced fan-out: per consumer and shard while registered (provisioned streams), per GB on on-demand ones.
+
+    Every consumer of the lake reads its one ingest stream, so the provisioned shards are that stream's.
+    """
+    if not shards:
+        result.usage_priced.append("Kinesis enhanced fan-out on on-demand streams (per GB retrieved)")
+        return
+    price = prices.prices["kinesis_efo_consumer_shard_hour"]
+    result.lines.append(
+        Line(
+            "Kinesis enhanced fan-out consumers",
+            f"{_plural(consumers * shards, 'consumer-shard')} x {prices.hours_per_month:g} h",
+            f"{_money(price.usd)} per {price.unit}",
+            consumers * shards * prices.hours_per_month * price.usd,
+        )
+    )
+
+
 def running_cost(applications: Sequence[Mapping[str, Any]], prices: PriceTable) -> list[Line]:
     """USD per hour while each Flink application runs: its KPUs, the orchestration KPU, their running storage."""
     lines: list[Line] = []
@@ -377,12 +386,11 @@ def _render_running(result: Estimate) -> list[str]:
         f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]:>{widths[3]}}"
         for row in (header, *rows)
     ]
-    return [
-        "",
-        *formatted,
+    summary = (
         f"Per running hour: {result.running_per_hour:.4f} USD (10 minutes at least per start). Stopped, the "
-        "applications cost nothing but their snapshots (per GB-month); the total below assumes them stopped.",
-    ]
+        "applications cost nothing but their snapshots (per GB-month); the total below assumes them stopped."
+    )
+    return ["", *formatted, *textwrap.wrap(summary, width=120)]
 
 
 # --- Templates --------------------------------------------------------------------------------------------------

@@ -52,27 +52,7 @@ class AnomalyNotifier(Construct):
         removal: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
-        retain = removal == RemovalPolicy.RETAIN
-        self.table = dynamodb.Table(
-            self,
-            "DeviceStatus",
-            partition_key=dynamodb.Attribute(name="device_id", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            deletion_protection=retain,
-            removal_policy=removal,
-        )
-        acknowledge(
-            self.table,
-            "HIPAA.Security-DynamoDBInBackupPlan",
-            "NIST.800.53.R5-DynamoDBInBackupPlan",
-            reason="Point-in-time recovery keeps 35 days of continuous backups, and the table is a derived view "
-            "(each device's latest anomaly) that replaying the anomaly objects in the curated zone rebuilds.",
-        )
+        self.table = self._device_status_table(key, removal)
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
@@ -82,15 +62,50 @@ class AnomalyNotifier(Construct):
             retention_period=RETENTION,
             removal_policy=removal,
         )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            reason="This queue is itself the dead-letter queue of the notifier and of its EventBridge target, so a "
-            "further dead-letter queue behind it would only move the same failed events once more.",
-        )
         self.function = self._function(key, alert_topic, alert_threshold, log_retention_days, removal)
         self._grant(curated_zone, anomaly_prefix, key, alert_topic)
-        self.rule = events.Rule(
+        self.rule = self._rule(curated_zone, anomaly_prefix)
+        self.dead_letter_alarm = analytics_alarm(
+            self,
+            "NotifierDeadLetters",
+            self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                statistic=cloudwatch.Stats.MAXIMUM, period=Duration.minutes(5)
+            ),
+            0,
+            cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            1,
+            alert_topic,
+            "An anomaly object could not be notified after retries; its event (bucket and key) waits in the "
+            "notifier's dead-letter queue for a replay.",
+        )
+
+    def _device_status_table(self, key: kms.IKey, removal: RemovalPolicy) -> dynamodb.Table:
+        """One item per device: its latest anomaly. On-demand, PITR, the lake key; protected where data is kept."""
+        table = dynamodb.Table(
+            self,
+            "DeviceStatus",
+            partition_key=dynamodb.Attribute(name="device_id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=removal == RemovalPolicy.RETAIN,
+            removal_policy=removal,
+        )
+        acknowledge(
+            table,
+            "HIPAA.Security-DynamoDBInBackupPlan",
+            "NIST.800.53.R5-DynamoDBInBackupPlan",
+            reason="Point-in-time recovery keeps 35 days of continuous backups, and the table is a derived view "
+            "(each device's latest anomaly) that replaying the anomaly objects in the curated zone rebuilds.",
+        )
+        return table
+
+    def _rule(self, curated_zone: s3.IBucket, anomaly_prefix: str) -> events.Rule:
+        """New anomaly objects invoke the notifier; events it cannot take after retries go to the queue."""
+        return events.Rule(
             self,
             "AnomalyObjectCreated",
             description="A new object of anomaly records in the curated zone: notify operators.",
@@ -110,19 +125,6 @@ class AnomalyNotifier(Construct):
                     max_event_age=EVENT_AGE,
                 )
             ],
-        )
-        self.dead_letter_alarm = analytics_alarm(
-            self,
-            "NotifierDeadLetters",
-            self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                statistic=cloudwatch.Stats.MAXIMUM, period=Duration.minutes(5)
-            ),
-            0,
-            cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            1,
-            alert_topic,
-            "An anomaly object could not be notified after retries; its event (bucket and key) waits in the "
-            "notifier's dead-letter queue for a replay.",
         )
 
     def _function(
@@ -174,13 +176,6 @@ class AnomalyNotifier(Construct):
             anomaly_objects,
             reason="Firehose names each anomaly object at delivery time under the anomaly folder of the curated zone; "
             "the notifier reads only objects of that folder.",
-        )
-        acknowledge(
-            self.role.policy,
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
-            reason="The dead-letter queue is encrypted with the lake key, and sending a failed event to it needs data "
-            "keys of that one key, which the queue grant gives with these action groups.",
         )
 
     def _acknowledge_function(self, function: lambda_.Function) -> None:

@@ -219,79 +219,54 @@ class StreamAnalyticsApplication(Construct):
             period=ALARM_PERIOD,
         )
 
+    def _increase(self, name: str) -> cloudwatch.MathExpression:
+        """The rise of a counter over one period (numRestarts and numberOfFailedCheckpoints count since the start)."""
+        return cloudwatch.MathExpression(
+            expression="DIFF(counter)", using_metrics={"counter": self.metric(name)}, period=ALARM_PERIOD
+        )
+
+    def _worst_task_back_pressure(self) -> cloudwatch.MathExpression:
+        """backPressuredTimeMsPerSecond of the worst task, whatever the job graph names its tasks.
+
+        It is a task metric (dimensions Application, TaskName, ...), so a Metrics Insights query takes the maximum
+        over this application's tasks. The name comes from the settings (a validated environment name), not input.
+        """
+        query = 'SELECT MAX(backPressuredTimeMsPerSecond) FROM "AWS/KinesisAnalytics" WHERE Application = '
+        return cloudwatch.MathExpression(expression=f"{query}'{self.name}'", using_metrics={}, period=ALARM_PERIOD)
+
     def _alarms(self, topic: sns.ITopic) -> list[cloudwatch.Alarm]:
         """Restarts, time spent restarting or failing, failed checkpoints and back-pressure (FLINK-2_2's metrics)."""
-        gt = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
-        # numRestarts and numberOfFailedCheckpoints count since the job started: alarm on an increase.
-        restarts = cloudwatch.MathExpression(
-            expression="DIFF(restarts)", using_metrics={"restarts": self.metric("numRestarts")}, period=ALARM_PERIOD
-        )
-        failed_checkpoints = cloudwatch.MathExpression(
-            expression="DIFF(failed)",
-            using_metrics={"failed": self.metric("numberOfFailedCheckpoints")},
-            period=ALARM_PERIOD,
-        )
-        # backPressuredTimeMsPerSecond is a task metric (dimensions Application and TaskName...): a Metrics
-        # Insights query takes the worst task of this application whatever the job graph's task names are.
-        # The application's name comes from the settings (validated environment names), never from input.
-        query = 'SELECT MAX(backPressuredTimeMsPerSecond) FROM "AWS/KinesisAnalytics" WHERE Application = '
-        back_pressure = cloudwatch.MathExpression(
-            expression=f"{query}'{self.name}'",
-            using_metrics={},
-            period=ALARM_PERIOD,
-        )
-        return [
-            analytics_alarm(
-                self,
-                "Restarts",
-                restarts,
-                0,
-                gt,
-                1,
-                topic,
-                f"The Flink job of {self.name} restarted; see its log group for the exception.",
-            ),
-            analytics_alarm(
-                self,
+        job = f"The Flink job of {self.name}"
+        specs: list[tuple[str, cloudwatch.IMetric, float, int, str]] = [
+            ("Restarts", self._increase("numRestarts"), 0, 1, f"{job} restarted; see its log group for the exception."),
+            (
                 "RestartingTime",
                 self.metric("restartingTime"),
                 0,
-                gt,
                 1,
-                topic,
-                f"The Flink job of {self.name} spent time restarting (FLINK-2_2's replacement of downtime).",
+                f"{job} spent time restarting (FLINK-2_2's replacement of the deprecated downtime metric).",
             ),
-            analytics_alarm(
-                self,
-                "FailingTime",
-                self.metric("failingTime"),
-                0,
-                gt,
-                1,
-                topic,
-                f"The Flink job of {self.name} spent time failing; it is not processing the stream.",
-            ),
-            analytics_alarm(
-                self,
+            ("FailingTime", self.metric("failingTime"), 0, 1, f"{job} spent time failing: it is not processing."),
+            (
                 "FailedCheckpoints",
-                failed_checkpoints,
+                self._increase("numberOfFailedCheckpoints"),
                 0,
-                gt,
                 1,
-                topic,
                 f"A checkpoint of {self.name} failed: the forests' state would not survive a restart from here.",
             ),
-            analytics_alarm(
-                self,
+            (
                 "BackPressure",
-                back_pressure,
+                self._worst_task_back_pressure(),
                 BACK_PRESSURE_MS_PER_SECOND,
-                gt,
                 BACK_PRESSURE_PERIODS,
-                topic,
                 f"A task of {self.name} has been back-pressured over half of the time for 15 minutes: raise "
                 "analytics.parallelism or turn on autoscaling.",
             ),
+        ]
+        greater = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+        return [
+            analytics_alarm(self, id, metric, threshold, greater, periods, topic, description)
+            for id, metric, threshold, periods, description in specs
         ]
 
 

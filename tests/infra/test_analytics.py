@@ -99,8 +99,8 @@ def test_the_property_groups_are_exactly_the_contract(prod: Synthesized) -> None
         "threshold": "3.0",
     }
     reference = json.dumps(by_id["app.reference"]["path"])
-    assert reference.startswith('{"Fn::Join": ["", ["s3://"')
-    assert reference.endswith('.csv"]]}')
+    assert reference.startswith('{"Fn::Sub": "s3://cdk-')
+    assert reference.endswith('.csv"}')
 
 
 def test_every_property_value_is_a_string_and_pyfiles_appears_with_dep(tmp_path: Path) -> None:
@@ -373,3 +373,23 @@ def test_a_bad_analytics_setting_is_one_clear_line(block: dict[str, Any], messag
 def test_kpus_round_up() -> None:
     assert AnalyticsSettings(parallelism=3, parallelism_per_kpu=2).kpus == 2
     assert AnalyticsSettings(parallelism=4, parallelism_per_kpu=4).kpus == 1
+
+
+LOCAL_PROPERTIES = (
+    Path(__file__).resolve().parents[2] / "flink_apps" / "stream_analytics" / "application_properties.json"
+)
+
+
+@pytest.mark.skipif(not LOCAL_PROPERTIES.exists(), reason="the Flink application is not in this checkout yet")
+def test_the_local_properties_have_the_groups_and_keys_the_stack_sets(tmp_path: Path) -> None:
+    # Given the job's local defaults (the AWS-sample format) and the properties the stack gives it on the service
+    local = {g["PropertyGroupId"]: set(g["PropertyMap"]) for g in json.loads(LOCAL_PROPERTIES.read_text())}
+    inputs = ApplicationInputs(
+        "s", "arn:aws:kinesis:eu-west-1:111111111111:stream/s", "eu-west-1", "c", "f", "s3://b/k"
+    )
+    cloud = property_groups(placeholder_flink_artifact(tmp_path), inputs, AnalyticsSettings())
+    # Then every app.* group the job reads locally is set in the cloud with the same keys
+    app_groups = {group for group in local if group.startswith("app.")}
+    assert app_groups == {group for group in cloud if group.startswith("app.")}
+    for group in app_groups:
+        assert local[group] == set(cloud[group]), group

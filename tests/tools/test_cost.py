@@ -223,6 +223,7 @@ def test_the_application_costs_nothing_stopped_and_kpus_plus_orchestration_runni
     assert "Flink applications x1 (per KPU-hour while started, see below)" in result.usage_priced
     text = cost.render(result, env="test", prices=PRICES, stacks=2, free_tier=False)
     assert f"Per running hour: {result.running_per_hour:.4f} USD (10 minutes at least per start)." in text
+    assert max(len(line) for line in text.splitlines()) <= 120
     assert text.splitlines()[-1] == f"Total: {result.total:.2f} USD/month"
 
 
