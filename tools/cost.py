@@ -4,11 +4,15 @@
     python -m tools.cost --env prod --templates cdk.out  # or reads what `make synth ENV=prod` wrote
 
 "Fixed" is what the environment costs while idle: customer-managed KMS keys, Kinesis shards (and extended
-retention) or on-demand streams, interface endpoints per availability zone, NAT gateways, CloudTrail data events
-(at an assumed volume, stated in the output), CloudWatch dashboards and alarms. Everything priced per use (Firehose,
-Lambda, Glue, Step Functions, Athena, S3, CloudWatch Logs, SNS) is listed with no fixed cost. Prices come from
+retention) or on-demand streams, enhanced fan-out consumers per shard, interface endpoints per availability zone,
+NAT gateways, CloudTrail data events (at an assumed volume, stated in the output), CloudWatch dashboards and alarms.
+Everything priced per use (Firehose, Lambda, Glue, Step Functions, Athena, S3, CloudWatch Logs, SNS, DynamoDB
+on-demand, SQS) is listed with no fixed cost. Prices come from
 ``tools/prices.json``, which states their region, date and sources. CloudWatch's always-free allowance (3 dashboards,
 10 alarms per account) is subtracted unless ``--no-free-tier`` says the account already uses it.
+
+Flink applications are created stopped and cost nothing until started; a second table shows what one running hour
+of each costs (its KPUs, the orchestration KPU, running storage), apart from the monthly total.
 """
 
 from __future__ import annotations

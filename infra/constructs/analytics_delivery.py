@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnMapping, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
-from infra.nag import acknowledge
 
 # The kinds of record the job writes (CONTRACTS.md); each becomes one folder and, once crawled, one table.
 OUTPUT_KINDS = ("device_metrics", "site_metrics", "anomaly", "hotspot", "error")
@@ -34,12 +34,22 @@ DATA_PREFIX = (
 ERROR_PREFIX = (
     ERROR_FOLDER + "!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
 )
+# How long Firehose retries a failed write to S3 before the records go to the error prefix.
+RETRY_SECONDS = 300
+CFN = firehose.CfnDeliveryStream
+
+
+def metadata_extraction_query() -> str:
+    """The JQ 1.6 object Firehose evaluates on each record to get its partition keys."""
+    return "{" + ",".join(f'"{key}":{expression}' for key, expression in PARTITION_KEYS.items()) + "}"
 
 
 class AnalyticsDelivery(Construct):
     """Direct-put Firehose, SSE with the lake key, partitioned by kind and event hour into the curated zone (GZIP JSON).
 
     JSON rather than Parquet: the five kinds have five schemas, and one delivery stream converts to one schema only.
+    The L1 resource rather than the L2: the L2's S3 destination grants its role read, write and delete on the whole
+    bucket, and this stream shares the curated zone with the curated events; its role writes only its own folders.
     """
 
     def __init__(
@@ -56,85 +66,103 @@ class AnalyticsDelivery(Construct):
         removal: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
-        self.key = key
+        self.key, self.name = key, name
         self.log_group = encrypted_log_group(
             self, "LogGroup", key=key, retention_days=log_retention_days, removal=removal
         )
+        log_stream = logs.LogStream(self, "S3Delivery", log_group=self.log_group, removal_policy=removal)
         self.role = ManagedPolicyRole(
             self,
             "Role",
             service="firehose.amazonaws.com",
             description="Delivers analytics outputs to the curated zone.",
         )
-        destination = firehose.S3Bucket(
-            curated_zone,
-            role=self.role,
-            data_output_prefix=DATA_PREFIX,
-            error_output_prefix=ERROR_PREFIX,
-            dynamic_partitioning=firehose.DynamicPartitioningProps(enabled=True),
-            processors=[
-                firehose.MetadataExtractionProcessor.jq16(PARTITION_KEYS),
-                # The Flink sink writes one JSON object per record with no separator; Athena reads one per line.
-                firehose.AppendDelimiterToRecordProcessor(),
-            ],
-            buffering_interval=buffer_interval,
-            buffering_size=Size.mebibytes(buffer_size_mb),
-            compression=firehose.Compression.GZIP,
-            encryption_key=key,
-            logging_config=firehose.EnableLogging(self.log_group),
-        )
-        self.delivery_stream = firehose.DeliveryStream(
+        self._grant_delivery(curated_zone, log_stream)
+        self.delivery_stream = CFN(
             self,
             "DeliveryStream",
             delivery_stream_name=name,
-            destination=destination,
-            encryption=firehose.StreamEncryption.customer_managed_key(key),
-            role=self.role,
+            delivery_stream_type="DirectPut",
+            delivery_stream_encryption_configuration_input=CFN.DeliveryStreamEncryptionConfigurationInputProperty(
+                key_type="CUSTOMER_MANAGED_CMK", key_arn=key.key_arn
+            ),
+            extended_s3_destination_configuration=CFN.ExtendedS3DestinationConfigurationProperty(
+                bucket_arn=curated_zone.bucket_arn,
+                role_arn=self.role.role_arn,
+                prefix=DATA_PREFIX,
+                error_output_prefix=ERROR_PREFIX,
+                buffering_hints=CFN.BufferingHintsProperty(
+                    interval_in_seconds=int(buffer_interval.to_seconds()), size_in_m_bs=buffer_size_mb
+                ),
+                compression_format="GZIP",
+                encryption_configuration=CFN.EncryptionConfigurationProperty(
+                    kms_encryption_config=CFN.KMSEncryptionConfigProperty(awskms_key_arn=key.key_arn)
+                ),
+                cloud_watch_logging_options=CFN.CloudWatchLoggingOptionsProperty(
+                    enabled=True,
+                    log_group_name=self.log_group.log_group_name,
+                    log_stream_name=log_stream.log_stream_name,
+                ),
+                dynamic_partitioning_configuration=CFN.DynamicPartitioningConfigurationProperty(
+                    enabled=True, retry_options=CFN.RetryOptionsProperty(duration_in_seconds=RETRY_SECONDS)
+                ),
+                processing_configuration=_processing(),
+            ),
         )
-        self.name = name
-        _drop_unused_cidr_mapping(Stack.of(self))
-        self._acknowledge_grants(curated_zone)
+        # Firehose checks that its role may write before it creates the stream.
+        self.delivery_stream.node.add_dependency(self.role.policy)
+        self.delivery_stream_arn = self.delivery_stream.attr_arn
+
+    def _grant_delivery(self, curated_zone: s3.IBucket, log_stream: logs.LogStream) -> None:
+        """What Firehose needs for an S3 destination (AWS's documented list), on this stream's folders only."""
+        folders = [curated_zone.arn_for_objects(f"{folder}*") for folder in (OUTPUT_FOLDER, ERROR_FOLDER)]
+        stream_arn = Stack.of(self).format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{self.log_group.log_group_name}:log-stream:{log_stream.log_stream_name}",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        for statement in (
+            iam.PolicyStatement(
+                actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+                resources=[curated_zone.bucket_arn],
+            ),
+            iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], resources=folders),
+            # The stream's buffer and the objects are both encrypted with the lake key.
+            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.key.key_arn]),
+            iam.PolicyStatement(actions=["logs:PutLogEvents"], resources=[stream_arn]),
+        ):
+            self.role.add_to_principal_policy(statement)
+        self.role.acknowledge_wildcard_resources(
+            *folders,
+            reason="Firehose names each object at delivery time (analytics/kind=.../hour=..., analytics-errors/...), "
+            "so the role writes any object of those two folders of the curated zone, and nothing else there.",
+        )
 
     def grant_put_records(self, grantee: iam.IGrantable) -> None:
         """Write batches to the stream; since 2026-04-20 a direct-put caller also needs the stream's key."""
         grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["firehose:PutRecordBatch"], resources=[self.delivery_stream.delivery_stream_arn]
-            )
+            iam.PolicyStatement(actions=["firehose:PutRecordBatch"], resources=[self.delivery_stream_arn])
         )
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.key.key_arn])
         )
 
-    def _acknowledge_grants(self, curated_zone: s3.IBucket) -> None:
-        """The wildcards in the grants the Firehose L2 gives its role, each limited to one resource of this lake."""
-        acknowledge(
-            self.role.policy,
-            "AwsSolutions-IAM5[Action::s3:Abort*]",
-            "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
-            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
-            "AwsSolutions-IAM5[Action::s3:GetObject*]",
-            "AwsSolutions-IAM5[Action::s3:List*]",
-            reason="The Firehose S3 destination grants its role read and write on the curated zone (grantReadWrite), "
-            "which covers what Firehose needs (PutObject, AbortMultipartUpload, GetBucketLocation, ListBucket); "
-            "every wildcard is limited to the curated zone bucket and its objects.",
-        )
-        acknowledge(
-            self.role.policy,
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
-            reason="Firehose encrypts its buffer and writes SSE-KMS objects, which needs data keys of the lake key; "
-            "the key actions are limited to that one key.",
-        )
-        self.role.acknowledge_wildcard_resources(
-            curated_zone.arn_for_objects("*"),
-            reason="Firehose writes objects under keys it computes at delivery time (analytics/kind=.../hour=... "
-            "and analytics-errors/...), so the role needs the curated zone's object keys, and no other bucket's.",
-        )
 
-
-def _drop_unused_cidr_mapping(stack: Stack) -> None:
-    """The L2 always adds a region-to-CIDR mapping for VPC destinations; unreferenced, it fails validation (W7001)."""
-    for child in stack.node.children:
-        if isinstance(child, CfnMapping) and child.node.id.endswith("aws-kinesisfirehose.CidrBlocks"):
-            stack.node.try_remove_child(child.node.id)
+def _processing() -> firehose.CfnDeliveryStream.ProcessingConfigurationProperty:
+    """Partition keys out of each JSON record, then a newline after it (the Flink sink writes none)."""
+    return CFN.ProcessingConfigurationProperty(
+        enabled=True,
+        processors=[
+            CFN.ProcessorProperty(
+                type="MetadataExtraction",
+                parameters=[
+                    CFN.ProcessorParameterProperty(
+                        parameter_name="MetadataExtractionQuery", parameter_value=metadata_extraction_query()
+                    ),
+                    CFN.ProcessorParameterProperty(parameter_name="JsonParsingEngine", parameter_value="JQ-1.6"),
+                ],
+            ),
+            CFN.ProcessorProperty(type="AppendDelimiterToRecord"),
+        ],
+    )

@@ -217,7 +217,7 @@ def test_outputs_are_partitioned_by_kind_and_event_hour_under_the_lake_key(
         "month=!{partitionKeyFromQuery:month}/day=!{partitionKeyFromQuery:day}/hour=!{partitionKeyFromQuery:hour}/"
     )
     assert "!{firehose:error-output-type}" in s3["ErrorOutputPrefix"]
-    assert s3["DynamicPartitioningConfiguration"] == {"Enabled": True}
+    assert s3["DynamicPartitioningConfiguration"] == {"Enabled": True, "RetryOptions": {"DurationInSeconds": 300}}
     assert s3["BufferingHints"]["SizeInMBs"] >= 64
     assert s3["CompressionFormat"] == "GZIP"
     processors = s3["ProcessingConfiguration"]["Processors"]
@@ -230,6 +230,26 @@ def test_outputs_are_partitioned_by_kind_and_event_hour_under_the_lake_key(
         ),
         "JsonParsingEngine": "JQ-1.6",
     }
+
+
+def test_the_firehose_role_writes_only_its_own_folders_of_the_curated_zone(prod: Synthesized) -> None:
+    statements = _statements(prod, "DeliveryRolePolicy")
+    actions = {action for statement in statements for action in _actions(statement)}
+    # What AWS documents for an S3 destination, and no delete: the curated events share this bucket
+    assert actions == {
+        "s3:GetBucketLocation",
+        "s3:ListBucket",
+        "s3:ListBucketMultipartUploads",
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:AbortMultipartUpload",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+        "logs:PutLogEvents",
+    }
+    writes = next(s for s in statements if "s3:PutObject" in _actions(s))
+    resources = sorted(json.dumps(r) for r in writes["Resource"])
+    assert [r.rsplit('"', 2)[-2] for r in resources] == ["/analytics-errors/*", "/analytics/*"]
 
 
 def test_a_crawler_makes_one_table_per_kind(prod: Synthesized) -> None:
