@@ -17,7 +17,7 @@ from typing import Any
 GZIP_MAGIC = b"\x1f\x8b"
 # Fields of an anomaly record that are not readings.
 RECORD_FIELDS = frozenset({"kind", "device_id", "site", "anomaly_score", "threshold", "event_time", "known_device"})
-# SNS allows 100 characters in an e-mail subject.
+# SNS accepts a subject of at most 100 printable ASCII characters, without line breaks.
 SUBJECT_LIMIT = 100
 
 
@@ -118,7 +118,7 @@ def alert_message(anomaly: Anomaly) -> tuple[str, str]:
     """The subject and body of one alert."""
     where = f" at {anomaly.site}" if anomaly.site else ""
     unknown = " (unknown device)" if not anomaly.known_device else ""
-    subject = f"Anomaly on {anomaly.device_id}{where}: score {anomaly.anomaly_score:.2f}"[:SUBJECT_LIMIT]
+    subject = _subject(f"Anomaly on {anomaly.device_id}{where}: score {anomaly.anomaly_score:.2f}")
     readings = ", ".join(f"{name}={value:g}" for name, value in sorted(anomaly.readings.items())) or "none"
     body = (
         f"Device {anomaly.device_id}{unknown}{where} scored {anomaly.anomaly_score:.3f} "
@@ -126,6 +126,12 @@ def alert_message(anomaly: Anomaly) -> tuple[str, str]:
         f"Readings: {readings}.\n"
     )
     return subject, body
+
+
+def _subject(text: str) -> str:
+    """What SNS accepts as a subject: printable ASCII (anything else becomes '?'), 100 characters at most."""
+    printable = "".join(c if " " <= c <= "~" else "?" for c in text)
+    return printable[:SUBJECT_LIMIT]
 
 
 def status_item(anomaly: Anomaly, *, alerted: bool, updated_at: str) -> dict[str, Any]:

@@ -92,6 +92,12 @@ def test_a_long_subject_is_cut_to_what_sns_accepts() -> None:
     assert len(subject) == notify.SUBJECT_LIMIT
 
 
+def test_a_subject_is_printable_ascii_as_sns_requires() -> None:
+    subject, body = notify.alert_message(notify.parse_anomaly(_record(site="Zürich\nhall 2")))
+    assert subject == "Anomaly on dev-007 at Z?rich?hall 2: score 4.50"
+    assert "Zürich" in body
+
+
 def test_the_status_item_uses_decimals_and_says_whether_an_alert_went_out() -> None:
     item = notify.status_item(notify.parse_anomaly(_record()), alerted=True, updated_at="2026-11-26T08:16:10+00:00")
     assert item["status"] == "alerted"
