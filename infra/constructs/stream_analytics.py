@@ -131,6 +131,8 @@ class StreamAnalyticsApplication(Construct):
             log_group_name=f"/aws/kinesis-analytics/{name}",
         )
         self.application = self._application(artifact, inputs, settings)
+        # Its snapshots hold the forests' state and go with it: kept wherever the environment keeps data.
+        self.application.apply_removal_policy(removal)
         self._logging(removal)
         self.arn = Stack.of(self).format_arn(service="kinesisanalytics", resource="application", resource_name=name)
         self.alarms = self._alarms(alert_topic)

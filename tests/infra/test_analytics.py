@@ -70,6 +70,9 @@ def test_sandbox_creates_no_application_and_no_consumer_by_default(sandbox: Synt
 
 
 def test_the_application_runs_flink_2_2_python_from_the_asset(prod: Synthesized) -> None:
+    (resource,) = _resources(prod, APP).values()
+    # Its snapshots are state: retained where the environment keeps data
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
     app = _only(prod, APP)
     assert app["RuntimeEnvironment"] == "FLINK-2_2"
     assert app["ApplicationName"] == "ml-data-lake-prod-stream-analytics"
