@@ -114,7 +114,7 @@ class StreamAnalyticsApplication(Construct):
             description=f"Runs the Flink application {name}: its consumer, its reference table, its Firehose.",
         )
         # The directory as MSF expects it for Python (main.py, the package, lib/, dep/), zipped by the asset.
-        self.code = s3_assets.Asset(self, "Code", path=str(artifact))
+        self.code = s3_assets.Asset(self, "Code", path=str(artifact), exclude=["**/__pycache__", "**/*.pyc"])
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:GetObjectVersion"],

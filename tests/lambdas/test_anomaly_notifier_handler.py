@@ -63,6 +63,9 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    # The handler uses boto3's default session, which caches the fake credentials: give it a fresh one, and put
+    # the previous one back afterwards, so no later test finds credentials that this one made up.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})

@@ -46,8 +46,10 @@ def _detail(status: str, *, parallelism: int = 2, per_kpu: int = 1, snapshots: b
 
 
 @pytest.fixture
-def stubbed(fake_aws: None) -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("kinesisanalyticsv2", region_name="eu-west-1")
+def stubbed(fake_aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Stubber]]:
+    # A session of its own: boto3's default one would cache the fake credentials for later tests.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    client = boto3.session.Session().client("kinesisanalyticsv2", region_name="eu-west-1")
     with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()
