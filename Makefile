@@ -21,6 +21,7 @@ CDK_FLAGS := --no-notices --no-version-reporting
 
 .PHONY: help setup synth test lint typecheck unit security snapshot-update bench clean
 .PHONY: deploy smoke diff destroy cost
+.PHONY: analytics-start analytics-stop analytics-status
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -103,6 +104,18 @@ destroy: setup ## Delete the stacks of ENV; refused where its settings keep data
 
 cost: setup ## Estimate the fixed monthly cost of ENV from its synthesized templates
 	$(BIN)/python -m tools.cost --env $(ENV)
+
+# --- real-time analytics in a deployed environment (issue 11; needs analytics.enabled and AWS credentials) -----------
+# The Flink application is created stopped (READY, nothing billed); it is billed per KPU-hour from start to stop.
+
+analytics-start: setup ## Start the Flink application of ENV (from its latest snapshot) and wait until RUNNING
+	$(BIN)/python -m tools.analytics start --env $(ENV)
+
+analytics-stop: setup ## Stop the Flink application of ENV (snapshot first) and wait until READY
+	$(BIN)/python -m tools.analytics stop --env $(ENV)
+
+analytics-status: setup ## Say whether the Flink application of ENV runs, and what it costs per hour
+	$(BIN)/python -m tools.analytics status --env $(ENV)
 
 bench: setup ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench.synth_bench
