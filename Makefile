@@ -21,6 +21,7 @@ CDK_FLAGS := --no-notices --no-version-reporting
 
 .PHONY: help setup synth test lint typecheck unit security snapshot-update bench clean
 .PHONY: deploy smoke diff destroy cost curate-local
+.PHONY: analytics-start analytics-stop analytics-status
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,9 +51,16 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt constraints-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt -c constraints-checkov.txt
 	@touch $@
 
+# The Flink application as Managed Service for Apache Flink runs it (build/flink/stream_analytics/): the Analytics
+# stack ships it as an asset, so synthesis needs it. It is rebuilt only when its sources or pins change. The connector
+# jar is built when Maven can resolve it (FLINK_JAR=optional); `make deploy` refuses an artifact without it.
+FLINK_APP := flink_apps/stream_analytics
+FLINK_ARTIFACT := build/flink/.stream_analytics.built
+FLINK_JAR ?= optional
+
 # --- the two commands --------------------------------------------------------------------------------------------
 
-synth: setup ## Synthesize one environment (ENV=sandbox) into cdk.out and list its stacks
+synth: setup $(FLINK_ARTIFACT) ## Synthesize one environment (ENV=sandbox) into cdk.out and list its stacks
 	$(CDK) synth $(CDK_FLAGS) --quiet -c env=$(ENV) --output $(OUT)
 	@$(BIN)/python -m tools.synth_summary $(OUT)
 
@@ -77,7 +85,7 @@ typecheck: setup ## mypy --strict over the code
 unit: setup $(CHECKOV_VENV)/.installed ## pytest: config, templates, snapshots, the security gate, Lambda, Glue, tools
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-security: setup $(CHECKOV_VENV)/.installed ## cdk-nag, cfn-lint, checkov and cfn-guard (Control Tower) over every environment; reports/security/
+security: setup $(CHECKOV_VENV)/.installed $(FLINK_ARTIFACT) ## cdk-nag, cfn-lint, checkov and cfn-guard (Control Tower) over every environment; reports/security/
 	$(BIN)/python -m tools.security
 
 snapshot-update: setup ## Accept template changes into the snapshots (review the diff!)
@@ -90,20 +98,32 @@ snapshot-update: setup ## Accept template changes into the snapshots (review the
 CONFIRM ?=
 FORCE ?=
 
-deploy: setup ml-wheels ## Check credentials and bootstrap, deploy every stack of ENV, write outputs/ENV.json
+deploy: setup ml-wheels $(FLINK_ARTIFACT) ## Check credentials and bootstrap, deploy every stack of ENV, write outputs/ENV.json
 	$(BIN)/python -m tools.deploy --env $(ENV) --confirm "$(CONFIRM)" -- $(CDK) $(CDK_FLAGS)
 
 smoke: setup ## Push test records through the deployed ENV and check the raw zone, workflow, Parquet, tables
 	$(BIN)/python -m tools.smoke --env $(ENV) --confirm "$(CONFIRM)"
 
-diff: setup ml-wheels ## cdk diff of ENV against its deployed stacks
+diff: setup ml-wheels $(FLINK_ARTIFACT) ## cdk diff of ENV against its deployed stacks
 	$(BIN)/python -m tools.deploy --env $(ENV) --diff -- $(CDK) $(CDK_FLAGS)
 
 destroy: setup ## Delete the stacks of ENV; refused where its settings keep data, unless FORCE=ENV
 	$(BIN)/python -m tools.destroy --env $(ENV) --force "$(FORCE)" -- $(CDK) $(CDK_FLAGS)
 
-cost: setup ## Estimate the fixed monthly cost of ENV from its synthesized templates
+cost: setup $(FLINK_ARTIFACT) ## Estimate the fixed monthly cost of ENV from its synthesized templates
 	$(BIN)/python -m tools.cost --env $(ENV)
+
+# --- real-time analytics in a deployed environment (issue 11; needs analytics.enabled and AWS credentials) -----------
+# The Flink application is created stopped (READY, nothing billed); it is billed per KPU-hour from start to stop.
+
+analytics-start: setup ## Start the Flink application of ENV (from its latest snapshot) and wait until RUNNING
+	$(BIN)/python -m tools.analytics start --env $(ENV)
+
+analytics-stop: setup ## Stop the Flink application of ENV (snapshot first) and wait until READY
+	$(BIN)/python -m tools.analytics stop --env $(ENV)
+
+analytics-status: setup ## Say whether the Flink application of ENV runs, and what it costs per hour
+	$(BIN)/python -m tools.analytics status --env $(ENV)
 
 bench: setup ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench.synth_bench
@@ -169,7 +189,6 @@ clean: ## Remove what the commands produced (keeps the installs)
 # what Managed Service for Apache Flink's FLINK-2_2 runtime runs; any 3.11+ works locally.
 FLINK_VENV := .venv-flink
 FLINK_BIN := $(FLINK_VENV)/bin
-FLINK_APP := flink_apps/stream_analytics
 PYTHON_FLINK ?= $(shell for p in python3.12 "$$(pyenv prefix 3.12 2>/dev/null)/bin/python3.12" $(PYTHON); do "$$p" -c 'import sys' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 TIME ?=
 VALUES ?=
@@ -189,11 +208,14 @@ flink-setup: $(FLINK_VENV)/.installed ## Install the analytics job's environment
 flink-test: $(FLINK_VENV)/.installed ## Tests of the analytics job (units, properties, one mini-cluster run)
 	$(FLINK_BIN)/pytest tests/flink_apps -q -p no:cacheprovider --confcutdir=tests/flink_apps
 
-# FLINK_JAR=optional lays out the Python part when Maven cannot build the connector jar (synthesis only).
-FLINK_JAR ?= required
-
 flink-artifact: $(FLINK_VENV)/.installed ## Build build/flink/stream_analytics/ (main.py, package, lib/*.jar, dep/) for MSF
 	$(FLINK_BIN)/python $(FLINK_APP)/package_artifact.py --jar $(FLINK_JAR)
+	@touch $(FLINK_ARTIFACT)
+
+$(FLINK_ARTIFACT): $(shell find $(FLINK_APP) -name '*.py' -not -path '*/target/*') $(FLINK_APP)/pom.xml \
+		requirements-flink.txt constraints-flink.txt | $(FLINK_VENV)/.installed
+	$(FLINK_BIN)/python $(FLINK_APP)/package_artifact.py --jar $(FLINK_JAR)
+	@touch $@
 
 analytics-local: $(FLINK_VENV)/.installed ## Labelled readings through the real Flink job locally; anomalies, hotspots, scores
 	cd $(FLINK_APP) && ../../$(FLINK_BIN)/python -m stream_analytics.local_run --out ../../build/analytics-local

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Environment, RemovalPolicy, Stack
@@ -17,6 +18,7 @@ from infra.checkov import skip_checks_on_cdk_handlers
 from infra.config import EnvironmentSettings
 from infra.constructs.alarms import AlertTarget, alarms_in
 from infra.removal import removal_policy
+from infra.stacks.analytics import AnalyticsStack
 from infra.stacks.core import CoreStack
 from infra.stacks.ingestion import IngestionStack
 from infra.stacks.ml import MlStack
@@ -37,13 +39,18 @@ class Lake:
     ingestion: IngestionStack
     ml: MlStack | None
     processing: ProcessingStack
+    analytics: AnalyticsStack
     monitoring: MonitoringStack
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
         """Every stack, in the order CloudFormation deploys them (the ML unit's only when `ml.enabled`)."""
         ml = (self.ml,) if self.ml else ()
-        return (self.core, self.network, self.storage, self.ingestion, *ml, self.processing, self.monitoring)
+        return (
+            *(self.core, self.network, self.storage, self.ingestion),
+            *ml,
+            *(self.processing, self.analytics, self.monitoring),
+        )
 
 
 StackArgs = Callable[[str, str], dict[str, Any]]
@@ -81,8 +88,31 @@ def _foundation(args: StackArgs, removal: RemovalPolicy) -> tuple[CoreStack, Net
     return core, network, storage
 
 
-def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
-    """Create the stacks of the environment `settings` describes, named `MlDataLake-<env>-<Unit>`."""
+def _ml(
+    args: StackArgs,
+    settings: EnvironmentSettings,
+    foundation: tuple[CoreStack, NetworkStack, StorageStack],
+    removal: RemovalPolicy,
+) -> MlStack | None:
+    """The ML unit's stack (model registry, processing job setup) where `ml.enabled`."""
+    if not settings.ml.enabled:
+        return None
+    core, network, storage = foundation
+    return MlStack(
+        **args("Ml", "model registry and the SageMaker processing job's setup."),
+        lake_key=core.lake_key,
+        vpc=network.vpc,
+        job_role=storage.consumer_role,
+        query_results=storage.query_results,
+        removal=removal,
+    )
+
+
+def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifact: Path | None = None) -> Lake:
+    """Create the stacks of the environment `settings` describes, named `MlDataLake-<env>-<Unit>`.
+
+    `flink_artifact`: the folder `make flink-artifact` builds, required where `analytics.enabled` (infra/synthesis.py).
+    """
     args = _stack_args(scope, settings)
     removal = removal_policy(settings)
     core, network, storage = _foundation(args, removal)
@@ -95,18 +125,7 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         alerts=alerts,
         removal=removal,
     )
-    ml = (
-        MlStack(
-            **args("Ml", "model registry and the SageMaker processing job's setup."),
-            lake_key=key,
-            vpc=network.vpc,
-            job_role=storage.consumer_role,
-            query_results=storage.query_results,
-            removal=removal,
-        )
-        if settings.ml.enabled
-        else None
-    )
+    ml = _ml(args, settings, (core, network, storage), removal)
     processing = ProcessingStack(
         **args("Processing", "Glue crawlers and ETL job, Step Functions workflow, Athena."),
         lake_key=key,
@@ -120,6 +139,16 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         ml_job=ml.processing_job if ml else None,
         removal=removal,
     )
+    analytics = AnalyticsStack(
+        **args("Analytics", "Flink analytics on the ingest stream, its outputs and the anomaly notifier."),
+        lake_key=key,
+        ingest_stream=ingestion.ingest_stream,
+        curated_zone=storage.curated_zone,
+        database=storage.database,
+        alerts=alerts,
+        flink_artifact=flink_artifact,
+        removal=removal,
+    )
     monitoring = MonitoringStack(
         **args("Monitoring", "the pipeline's dashboard."),
         ingest_stream=ingestion.ingest_stream,
@@ -127,9 +156,13 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         transform_function=ingestion.transform_function,
         state_machine=processing.workflow.state_machine,
         glue_job=processing.curate_job.job,
-        alarms=alarms_in(core, network, storage, ingestion, *((ml,) if ml else ()), processing),
+        alarms=alarms_in(core, network, storage, ingestion, *((ml,) if ml else ()), processing, analytics),
     )
-    lake = Lake(core, network, storage, ingestion, ml, processing, monitoring)
+    return _tagged(Lake(core, network, storage, ingestion, ml, processing, analytics, monitoring), settings)
+
+
+def _tagged(lake: Lake, settings: EnvironmentSettings) -> Lake:
+    """Tag every stack with the environment and its tags; skip checkov's checks on CDK's own handlers."""
     for stack in lake.stacks:
         tag_stack(stack, {"Environment": settings.name, **settings.tags})
         # checkov also checks the handlers of CDK's own custom resources; each skip is on the handler, with its reason.

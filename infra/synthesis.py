@@ -23,6 +23,12 @@ from infra.nag import PendingAcknowledgment, deferred_acknowledgments, register_
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = ROOT / "cdk.json"
+# What `make flink-artifact` builds: the folder MSF expects for a Python application (CONTRACTS.md, issue 11).
+FLINK_ARTIFACT = ROOT / "build" / "flink" / "stream_analytics"
+
+
+class MissingBuildError(FileNotFoundError):
+    """Something synthesis packages as an asset has not been built; the message names the make target."""
 
 
 @cache
@@ -71,6 +77,7 @@ def synthesize(
     nag: bool = True,
     defer_acknowledgments: bool = False,
     path_metadata: bool = False,
+    flink_artifact: Path | None = None,
 ) -> Synthesis:
     """Build the stacks of `environment` and synthesize them into `outdir`.
 
@@ -80,7 +87,9 @@ def synthesize(
     - `nag`: register the cdk-nag packs, so any unacknowledged finding fails synthesis (as `cdk synth` does).
     - `defer_acknowledgments`: record the acknowledgments instead of applying them (the security report).
     - `path_metadata`: write each resource's construct path into the template, as the CLI does.
-    Raises ConfigError for a bad setting.
+    - `flink_artifact`: the built Flink application, read where `analytics.enabled`; None is FLINK_ARTIFACT (tests
+      pass a placeholder folder, as they read templates and never run the job).
+    Raises ConfigError for a bad setting, MissingBuildError when the Flink application is needed and not built.
     """
     flags = {"aws:cdk:enable-path-metadata": True} if path_metadata else {}
     app = cdk.App(
@@ -92,7 +101,7 @@ def synthesize(
     name = environment or app.node.try_get_context("env") or DEFAULT_ENVIRONMENT
     settings = load_environment(app.node.try_get_context("environments"), name)
     with _acknowledgments(deferred=defer_acknowledgments) as pending:
-        lake = build_lake(app, settings)
+        lake = build_lake(app, settings, flink_artifact=_built_flink_artifact(settings, flink_artifact))
         if nag:
             register_nag_packs(app)
         assembly = app.synth()
@@ -105,6 +114,20 @@ def synthesize(
     )
 
 
+def _built_flink_artifact(settings: EnvironmentSettings, folder: Path | None) -> Path | None:
+    """The Flink application's folder where `analytics.enabled` (None elsewhere: nothing reads it)."""
+    if not settings.analytics.enabled:
+        return None
+    folder = folder or FLINK_ARTIFACT
+    if not (folder / "main.py").is_file():
+        shown = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
+        raise MissingBuildError(
+            f"{shown} has no main.py: environment {settings.name} has analytics.enabled, so build the Flink "
+            "application first with `make flink-artifact`, or set analytics.enabled to false"
+        )
+    return folder
+
+
 @contextmanager
 def _acknowledgments(*, deferred: bool) -> Iterator[list[PendingAcknowledgment]]:
     if not deferred:
@@ -115,10 +138,10 @@ def _acknowledgments(*, deferred: bool) -> Iterator[list[PendingAcknowledgment]]
 
 
 def main() -> int:
-    """`cdk synth`'s entry (app.py): a bad setting is one line on stderr and exit status 2, with no stack trace."""
+    """`cdk synth`'s entry (app.py): a bad setting or a missing build is one line on stderr and exit status 2."""
     try:
         synthesize(None, None)
-    except ConfigError as error:
+    except (ConfigError, MissingBuildError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -20,7 +20,7 @@ __all__ = ["ROOT", "cdk_context", "load_settings"]
 
 ENVIRONMENTS = environment_names()
 # Every unit (stack) each environment has, in deployment order; a test checks the app builds exactly these.
-UNITS = ("Core", "Network", "Storage", "Ingestion", "Ml", "Processing", "Monitoring")
+UNITS = ("Core", "Network", "Storage", "Ingestion", "Ml", "Processing", "Analytics", "Monitoring")
 ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in UNITS]
 
 # One environment with every setting the project's own environments leave off: bound to a (placeholder) account
@@ -65,17 +65,30 @@ class Synthesized:
         return dict(self.templates[unit].to_json())
 
 
+def placeholder_flink_artifact(directory: Path) -> Path:
+    """A stand-in for what `make flink-artifact` builds, for templates only: tests read templates, never run the job.
+
+    Real synthesis (`make synth`) reads the built folder (infra/synthesis.py: FLINK_ARTIFACT); this one only has the
+    files the application's properties refer to.
+    """
+    (directory / "lib").mkdir(parents=True, exist_ok=True)
+    (directory / "main.py").write_text("# placeholder for template tests; `make flink-artifact` builds the job\n")
+    (directory / "lib" / "stream-analytics-connectors.jar").write_bytes(b"")
+    return directory
+
+
 def synthesize(
     name: str, outdir: Path, *, environments: dict[str, Any] | None = None, for_review: bool = False
 ) -> Synthesized:
     """Synthesize environment `name` (of cdk.json, or of `environments` when given), without the nag packs.
 
     `for_review`: as the security gate synthesizes (acknowledgments deferred, construct paths in the templates), so
-    that one synthesis serves both the template tests and the gate's review.
+    that one synthesis serves both the template tests and the gate's review. The Flink application is a placeholder.
     """
     options = REVIEW_OPTIONS if for_review else {"nag": False}
     context = {"environments": environments} if environments is not None else None
-    synthesis = synthesize_environment(name, outdir, context=context, **options)
+    artifact = placeholder_flink_artifact(outdir.parent / f"{outdir.name}-flink-artifact")
+    synthesis = synthesize_environment(name, outdir, context=context, flink_artifact=artifact, **options)
     files = {stack_name.rsplit("-", 1)[-1]: path for stack_name, path in synthesis.templates.items()}
     return Synthesized(
         settings=synthesis.settings,

@@ -4,13 +4,17 @@
     python -m tools.cost --env prod --templates cdk.out  # or reads what `make synth ENV=prod` wrote
 
 "Fixed" is what the environment costs while idle: customer-managed KMS keys, Kinesis shards (and extended
-retention) or on-demand streams, interface endpoints per availability zone, NAT gateways, CloudTrail data events
-(at an assumed volume, stated in the output), CloudWatch dashboards and alarms. Each line names the workload its
-resources serve (their `Workload` tag, or `workload` Metadata where a type takes no tags: infra/workload.py).
-Everything priced per use (Firehose, Lambda, Glue, Step Functions, Athena, S3, CloudWatch Logs, SNS) is listed with
-no fixed cost. Prices come from ``tools/prices.json``, which states their region, date and sources. CloudWatch's
-always-free allowance (3 dashboards, 10 alarms per account) is subtracted unless ``--no-free-tier`` says the account
-already uses it.
+retention) or on-demand streams, enhanced fan-out consumers per shard, interface endpoints per availability zone,
+NAT gateways, CloudTrail data events (at an assumed volume, stated in the output), CloudWatch dashboards and alarms.
+Each line names the workload its resources serve (their `Workload` tag, or `workload` Metadata where a type takes no
+tags: infra/workload.py). Everything priced per use (Firehose, Lambda, Glue, Step Functions, Athena, S3, CloudWatch
+Logs, SNS, DynamoDB on-demand, SQS) is listed with no fixed cost. Prices come from ``tools/prices.json``, which states
+their region, date and sources. CloudWatch's always-free allowance (3 dashboards, 10 alarms per account) is
+subtracted unless ``--no-free-tier`` says the account already uses it.
+
+A SageMaker Processing run the workflow starts is priced per run, apart from the total. Flink applications are
+created stopped and cost nothing until started; a second table shows what one running hour of each costs (its KPUs,
+the orchestration KPU, running storage), apart from the monthly total.
 """
 
 from __future__ import annotations
@@ -46,9 +50,13 @@ USAGE_PRICED = {
     "AWS::EC2::FlowLog": ("VPC flow logs", "per GB delivered"),
     "AWS::Events::Rule": ("EventBridge rules", "AWS service events are free"),
     "AWS::DynamoDB::Table": ("DynamoDB on-demand tables", "per request and GB-month, backups per GB-month"),
+    "AWS::KinesisAnalyticsV2::Application": ("Flink applications", "per KPU-hour while started, see below"),
+    "AWS::SQS::Queue": ("SQS queues", "per request"),
 }
 # A Step Functions task that runs a SageMaker Processing job: priced per run, not per month.
 PROCESSING_JOB = ":sagemaker:createProcessingJob"
+# Managed Service for Apache Flink gives each KPU 50 GB of running application storage.
+MSF_STORAGE_GB_PER_KPU = 50
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,13 @@ class Estimate:
     lines: list[Line] = field(default_factory=list)
     usage_priced: list[str] = field(default_factory=list)
     runs: list[RunCost] = field(default_factory=list)
+    # USD per hour while the Flink applications run (they are created stopped, so this is not in the total).
+    running: list[Line] = field(default_factory=list)
+
+    @property
+    def running_per_hour(self) -> float:
+        """The sum of the running lines: what one hour of every application started costs on top of the total."""
+        return round(sum(line.usd for line in self.running), 4)
 
     @property
     def total(self) -> float:
@@ -275,6 +290,10 @@ def estimate(
             serving=[r for r in stream_resources if _is_on_demand(r.get("Properties", {}))],
         )
 
+    consumers = whole.get("AWS::Kinesis::StreamConsumer", [])
+    if consumers:
+        _add_efo_consumers(result, consumers, shards, prices)
+
     endpoints = by_type.get("AWS::EC2::VPCEndpoint", [])
     interface = [e for e in endpoints if e.get("VpcEndpointType") == "Interface"]
     # Each subnet of an interface endpoint is in its own availability zone, and each zone is billed.
@@ -357,6 +376,7 @@ def estimate(
         )
 
     result.runs = processing_runs(templates, prices)
+    result.running = running_cost(whole.get("AWS::KinesisAnalyticsV2::Application", []), prices)
     counts = Counter(resource["Type"] for resource in resources)
     result.usage_priced[:0] = [
         f"{name} x{counts[kind]} ({by})" for kind, (name, by) in USAGE_PRICED.items() if counts[kind]
@@ -437,6 +457,57 @@ def render_run(run: RunCost) -> str:
     )
 
 
+def _add_efo_consumers(
+    result: Estimate, consumers: Sequence[Mapping[str, Any]], shards: int, prices: PriceTable
+) -> None:
+    """Enhanced fan-out: per consumer and shard while registered (provisioned streams), per GB on on-demand ones.
+
+    Every consumer of the lake reads its one ingest stream, so the provisioned shards are that stream's.
+    """
+    if not shards:
+        result.usage_priced.append("Kinesis enhanced fan-out on on-demand streams (per GB retrieved)")
+        return
+    price = prices.prices["kinesis_efo_consumer_shard_hour"]
+    result.lines.append(
+        Line(
+            "Kinesis enhanced fan-out consumers",
+            f"{_plural(len(consumers) * shards, 'consumer-shard')} x {prices.hours_per_month:g} h",
+            f"{_money(price.usd)} per {price.unit}",
+            len(consumers) * shards * prices.hours_per_month * price.usd,
+            _workloads(consumers),
+        )
+    )
+
+
+def running_cost(applications: Sequence[Mapping[str, Any]], prices: PriceTable) -> list[Line]:
+    """USD per hour while each Flink application (a template resource) runs: its KPUs, the orchestration KPU, their
+    running storage."""
+    lines: list[Line] = []
+    kpu = prices.prices["msf_kpu_hour"]
+    storage = prices.prices["msf_running_storage_gb_month"]
+    for application in applications:
+        properties = application.get("Properties", {})
+        name, serving = properties.get("ApplicationName", "Flink application"), workload(application)
+        flink = properties.get("ApplicationConfiguration", {}).get("FlinkApplicationConfiguration", {})
+        parallelism = flink.get("ParallelismConfiguration", {})
+        kpus = -(-int(parallelism.get("Parallelism", 1)) // int(parallelism.get("ParallelismPerKPU", 1)))
+        scaling = " (autoscaling may add more)" if parallelism.get("AutoScalingEnabled") else ""
+        per_kpu = f"{_money(kpu.usd)} per {kpu.unit}"
+        gigabytes = kpus * MSF_STORAGE_GB_PER_KPU
+        lines += [
+            Line(f"{name}: KPUs{scaling}", _plural(kpus, "KPU"), per_kpu, kpus * kpu.usd, serving),
+            Line(f"{name}: orchestration", "1 KPU", per_kpu, kpu.usd, serving),
+            Line(
+                f"{name}: running storage",
+                f"{gigabytes} GB",
+                f"{_money(storage.usd)} per {storage.unit}",
+                gigabytes * storage.usd / prices.hours_per_month,
+                serving,
+            ),
+        ]
+    return lines
+
+
 def render(result: Estimate, *, env: str, prices: PriceTable, stacks: int, free_tier: bool) -> str:
     """The estimate as a table, ending with `Total: N USD/month`."""
     header = ("item", "quantity", "unit price (USD)", "USD/month", "workload")
@@ -463,8 +534,26 @@ def render(result: Estimate, *, env: str, prices: PriceTable, stacks: int, free_
         lines += textwrap.wrap(render_run(run), width=120)
     if not free_tier:
         lines.append("CloudWatch's free tier is not subtracted (--no-free-tier).")
+    if result.running:
+        lines += _render_running(result)
     lines.append(f"Total: {result.total:.2f} USD/month")
     return "\n".join(lines)
+
+
+def _render_running(result: Estimate) -> list[str]:
+    """The Flink applications' cost per hour while started; stopped (READY) they cost nothing."""
+    header = ("while started (make analytics-start)", "quantity", "unit price (USD)", "USD/hour", "workload")
+    rows = [(line.item, line.quantity, line.unit_price, f"{line.usd:.4f}", line.workload) for line in result.running]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    formatted = [
+        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]:>{widths[3]}}  {row[4]}".rstrip()
+        for row in (header, *rows)
+    ]
+    summary = (
+        f"Per running hour: {result.running_per_hour:.4f} USD (10 minutes at least per start). Stopped, the "
+        "applications cost nothing but their snapshots (per GB-month); the total below assumes them stopped."
+    )
+    return ["", *formatted, *textwrap.wrap(summary, width=120)]
 
 
 # --- Templates --------------------------------------------------------------------------------------------------

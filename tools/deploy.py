@@ -85,6 +85,21 @@ def load_settings(env: str) -> EnvironmentSettings:
         raise PreflightError(str(error)) from None
 
 
+# The one file of the Flink application that Maven builds; without it the application cannot start.
+FLINK_CONNECTORS = Path("lib") / "stream-analytics-connectors.jar"
+
+
+def check_flink_artifact(settings: EnvironmentSettings, folder: Path) -> None:
+    """Where `analytics.enabled`, the built application must hold its connector jar: a deploy without it would
+    create an application that fails on its first start."""
+    if settings.analytics.enabled and not (folder / FLINK_CONNECTORS).is_file():
+        raise PreflightError(
+            f"environment {settings.name!r} has analytics.enabled, and {folder.name}/{FLINK_CONNECTORS} was not "
+            "built (Maven could not resolve the Kinesis and Firehose connectors): run `make flink-artifact "
+            "FLINK_JAR=required` where Maven Central serves them, or set analytics.enabled to false"
+        )
+
+
 def keeps_data(settings: EnvironmentSettings) -> bool:
     """True for an environment whose stacks keep their data or are protected from deletion (prod)."""
     return settings.removal_policy == "retain" or settings.termination_protection
@@ -312,6 +327,7 @@ def main(
     environ: Mapping[str, str] | None = None,
     run: Callable[..., subprocess.CompletedProcess[bytes]] = subprocess.run,
     execute: Callable[[str, list[str], Mapping[str, str]], object] = os.execvpe,
+    flink_artifact: Path | None = None,
 ) -> int:
     """Run the checks, then the CDK CLI (which replaces this process); returns 2 for a failed check."""
     parser = build_parser()
@@ -329,6 +345,10 @@ def main(
         settings = load_settings(args.env)
         # Before any AWS call: an unconfirmed deploy of an environment that keeps its data goes nowhere.
         approval = "never" if args.diff else approval_for(settings, args.confirm or None)
+        if not args.diff:
+            from infra.synthesis import FLINK_ARTIFACT  # here: `--help` needs no CDK runtime
+
+            check_flink_artifact(settings, flink_artifact or FLINK_ARTIFACT)
         target = preflight_target(settings, clients=clients, profile_region=profile_region, environ=environ)
         # `cdk diff` needs no bootstrap: against an account without one it shows every stack as new.
         deployed = None if args.diff else check_bootstrap(*_bootstrap_clients(clients, target), **_at(target))

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from infra.config.analytics import AnalyticsSettings
 from infra.config.errors import FieldError
 from infra.config.ml import MlSettings
 from infra.constructs.ingest_stream import ExpectedLoad, plan_shards
@@ -164,7 +165,9 @@ class KinesisSettings(_Settings):
         default=1000, description="Expected write rate in records/s (sizes a provisioned stream)."
     )
     consumers: Annotated[int, Field(ge=1, le=20)] = Field(
-        default=1, description="Classic (shared-throughput) consumers reading the stream, Firehose included."
+        default=1,
+        description="Classic (shared-throughput) consumers reading the stream, Firehose included; an enhanced "
+        "fan-out consumer (the analytics application) has its own 2 MB/s per shard and is not counted.",
     )
     shards: Annotated[int, Field(ge=1, le=500)] | None = Field(
         default=None,
@@ -331,6 +334,7 @@ class EnvironmentSettings(_Settings):
     workflow: WorkflowSettings = Field(default=WorkflowSettings(), description="Orchestration.")
     athena: AthenaSettings = Field(default=AthenaSettings(), description="Queries.")
     ml: MlSettings = Field(default=MlSettings(), description="The SageMaker Processing job and model registry.")
+    analytics: AnalyticsSettings = Field(default=AnalyticsSettings(), description="Real-time analytics (Flink).")
 
     @field_validator("name")
     @classmethod

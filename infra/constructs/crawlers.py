@@ -51,10 +51,26 @@ def _check_folders(crawler: str, folders: tuple[str, ...]) -> None:
             raise ValueError(f"crawler {crawler}: {folder!r} must be a top-level folder such as 'events/'")
 
 
+def crawler_configuration(table_level: int) -> str:
+    """The crawler's JSON configuration: tables at `table_level`, partitions that inherit their table's schema."""
+    return json.dumps(
+        {
+            "Version": 1.0,
+            # Level 1 is the bucket, level 2 a top-level folder: each folder is one table, whatever the partition
+            # folders below it look like (level 3: one table per sub-folder of each folder).
+            "Grouping": {"TableLevelConfiguration": table_level},
+            # New partitions take their table's schema instead of each inferring its own.
+            "CrawlerOutput": {"Partitions": {"AddOrUpdateBehavior": "InheritFromTable"}},
+        },
+        sort_keys=True,
+    )
+
+
 class ZoneCrawler(Construct):
     """A crawler over top-level folders of one zone: one table `<table_prefix><folder>` per folder.
 
-    Hive-style folders below each (`year=2026/...`) become partition columns. There is no L2 crawler in
+    Hive-style folders below each (`year=2026/...`) become partition columns. With `table_level=3`, each sub-folder
+    of a folder is a table instead (the analytics outputs: one table per `kind=<kind>/`). There is no L2 crawler in
     aws-cdk-lib's aws_glue, so this wraps `CfnCrawler`, with a role limited to the folders and tables it owns.
     """
 
@@ -70,6 +86,7 @@ class ZoneCrawler(Construct):
         table_prefix: str,
         key: kms.IKey,
         security: GlueSecurity,
+        table_level: int = 2,
     ) -> None:
         super().__init__(scope, id)
         _check_folders(name, folders)
@@ -101,23 +118,14 @@ class ZoneCrawler(Construct):
                 update_behavior=UPDATE_BEHAVIOR, delete_behavior=DELETE_BEHAVIOR
             ),
             crawler_security_configuration=security.name,
-            configuration=json.dumps(
-                {
-                    "Version": 1.0,
-                    # Level 1 is the bucket, level 2 a top-level folder: each folder is one table, whatever the
-                    # partition folders below it look like.
-                    "Grouping": {"TableLevelConfiguration": 2},
-                    # New partitions take their table's schema instead of each inferring its own.
-                    "CrawlerOutput": {"Partitions": {"AddOrUpdateBehavior": "InheritFromTable"}},
-                },
-                sort_keys=True,
-            ),
+            configuration=crawler_configuration(table_level),
         )
         # The crawler must not exist before its role may read and log.
         self.crawler.node.add_dependency(self.role.policy)
         self.name = name
         self.arn = stack.format_arn(service="glue", resource="crawler", resource_name=name)
-        self.tables = tuple(f"{table_prefix}{folder.rstrip('/')}" for folder in folders)
+        # At level 2 the tables are known now; deeper, Glue names them after the sub-folders it finds.
+        self.tables = tuple(f"{table_prefix}{folder.rstrip('/')}" for folder in folders) if table_level == 2 else ()
 
     def _grant(
         self, *, zone: s3.IBucket, folders: tuple[str, ...], database: glue.IDatabase, table_prefix: str, key: kms.IKey

@@ -139,7 +139,7 @@ class AccessLogsBucket(Construct):
             reason="This bucket is the server access log target itself, and logging it into itself would loop.",
         )
         _acknowledge_no_replication(self.bucket)
-        _acknowledge_guard_controls(self.bucket)
+        _acknowledge_guard_controls(self.bucket, notifies=False)
 
 
 class DataLakeBucket(Construct):
@@ -163,6 +163,7 @@ class DataLakeBucket(Construct):
         abort_incomplete_multipart_upload_days: int,
         removal: RemovalPolicy,
         expire_after_days: int | None = None,
+        event_bridge: bool = False,
     ) -> None:
         super().__init__(scope, id)
         if lifecycle is not None and expire_after_days is not None:
@@ -188,20 +189,36 @@ class DataLakeBucket(Construct):
             ),
             **_common(name_prefix, removal),
         )
+        if event_bridge:
+            _send_events_to_event_bridge(self.bucket)
         for statement in (*forced_encryption_statements(self.bucket, key), phi_read_statement(self.bucket)):
             self.bucket.add_to_resource_policy(statement)
         _acknowledge_no_replication(self.bucket)
-        _acknowledge_guard_controls(self.bucket)
+        _acknowledge_guard_controls(self.bucket, notifies=event_bridge)
 
 
-def _acknowledge_guard_controls(bucket: s3.IBucket) -> None:
-    """Control Tower controls that every bucket of the lake leaves off on purpose."""
-    acknowledge_control(
-        bucket,
-        "CT.S3.PR.4",
-        reason="Nothing in the lake reacts to single objects: the workflow runs on a schedule and crawls whole "
-        "prefixes, and every write and delete is recorded by the S3 data-event trail and the access logs.",
+def _send_events_to_event_bridge(bucket: s3.Bucket) -> None:
+    """S3 sends every object event to EventBridge (free for AWS service events), where rules pick theirs.
+
+    Set on the resource itself: the L2's event_bridge_enabled adds a custom-resource Lambda to do the same.
+    """
+    cfn_bucket = bucket.node.default_child
+    assert isinstance(cfn_bucket, s3.CfnBucket)
+    cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+        event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
     )
+
+
+def _acknowledge_guard_controls(bucket: s3.IBucket, *, notifies: bool) -> None:
+    """Control Tower controls that every bucket of the lake leaves off on purpose."""
+    if not notifies:
+        acknowledge_control(
+            bucket,
+            "CT.S3.PR.4",
+            reason="Nothing in the lake reacts to single objects of this bucket: the workflow runs on a schedule and "
+            "crawls whole prefixes, and every write and delete is recorded by the S3 data-event trail and the "
+            "access logs.",
+        )
     acknowledge_control(
         bucket,
         "CT.S3.PR.9",

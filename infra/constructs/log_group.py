@@ -51,9 +51,9 @@ def lake_log_group_name(prefix: str, *parts: str) -> str:
 def lake_log_group_patterns(prefix: str) -> tuple[str, ...]:
     """The names (with `*` wildcards) of every log group of one environment, as the lake key's policy lists them.
 
-    Our own groups (Lambda, Firehose, flow logs, CloudTrail) are under `/ml-data-lake-<env>/`; Step Functions logs
-    under `/aws/vendedlogs/states/` (which keeps CloudWatch Logs' resource policy small); Glue under `/aws-glue/`,
-    where Glue itself names the groups of crawlers and jobs after their security configuration, named `prefix`.
+    Our own groups (Lambda, Firehose, Flink, flow logs, CloudTrail) are under `/ml-data-lake-<env>/`; Step Functions
+    logs under `/aws/vendedlogs/states/` (which keeps CloudWatch Logs' resource policy small); Glue under `/aws-glue/`,
+    where Glue itself names the groups of crawlers and jobs after their security configuration (named from `prefix`).
     """
     return (f"/{prefix}/*", f"/aws/vendedlogs/states/{prefix}-*", f"/aws-glue/*{prefix}*")
 

@@ -29,6 +29,8 @@ SERVICE_TRUST: dict[str, ServiceTrust] = {
     "events.amazonaws.com": ServiceTrust(source_account=True, source_arn="events:rule/*"),
     "vpc-flow-logs.amazonaws.com": ServiceTrust(source_account=True, source_arn="ec2:vpc-flow-log/*"),
     "sagemaker.amazonaws.com": ServiceTrust(source_account=True, source_arn="sagemaker:*"),
+    # Managed Service for Apache Flink sends both keys; aws:SourceArn is the application's ARN.
+    "kinesisanalytics.amazonaws.com": ServiceTrust(source_account=True, source_arn="kinesisanalytics:application/*"),
     # Firehose documents the account ID as the external ID in its roles' trust, and no aws:Source* key.
     "firehose.amazonaws.com": ServiceTrust(source_account=False, source_arn=None, external_id_is_account=True),
     # CloudTrail's delivery to CloudWatch Logs sends neither key: a condition on them stops the delivery.

@@ -86,6 +86,8 @@ class StorageStack(Stack):
             "CuratedZone",
             name_prefix=bucket_name_prefix(prefix, Zone.CURATED),
             lifecycle=storage.curated,
+            # The anomaly notifier (Analytics stack) is triggered by new objects under analytics/kind=anomaly/.
+            event_bridge=True,
             **data_bucket,
         ).bucket
         self.query_results = DataLakeBucket(

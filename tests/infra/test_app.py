@@ -31,6 +31,7 @@ PINNED_STATEFUL_IDS: dict[str, dict[str, str]] = {
     },
     "Ingestion": {"IngestStreamB259CF51": "AWS::Kinesis::Stream"},
     "Ml": {"ModelRegistryTable184BA7E1": "AWS::DynamoDB::Table"},
+    "Analytics": {"NotifierDeviceStatusA03D29C7": "AWS::DynamoDB::Table"},
 }
 
 
@@ -57,6 +58,9 @@ TAGGABLE_TYPES = {
     "AWS::StepFunctions::StateMachine",
     "AWS::Athena::WorkGroup",
     "AWS::DynamoDB::Table",
+    "AWS::KinesisAnalyticsV2::Application",
+    "AWS::SQS::Queue",
+    "AWS::Kinesis::StreamConsumer",
 }
 UNTAGGABLE_TYPES = {
     "AWS::KMS::Alias",
@@ -80,6 +84,10 @@ UNTAGGABLE_TYPES = {
     "AWS::CDK::Metadata",
     "Custom::S3AutoDeleteObjects",
     "Custom::VpcRestrictDefaultSG",
+    "AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption",
+    "AWS::SQS::QueuePolicy",
+    "AWS::Lambda::Permission",
+    "AWS::Lambda::EventInvokeConfig",
 }
 
 

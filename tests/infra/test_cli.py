@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from infra import synthesis
 from tests.synth import ROOT, cdk_context
 
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
@@ -55,6 +56,23 @@ def test_a_bad_setting_is_one_line_and_no_stack_trace(tmp_path: Path) -> None:
         "error: environments.sandbox.kinesis.retention_hours = 9000: input should be less than or equal to 8760"
     ]
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_without_the_flink_build_an_environment_with_analytics_says_how_to_make_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given prod (analytics enabled) selected as `cdk synth -c env=prod` does, and no built Flink application
+    context = {**synthesis.cdk_context(), "env": "prod"}
+    monkeypatch.setattr(synthesis, "cdk_context", lambda: context)
+    monkeypatch.setattr(synthesis, "FLINK_ARTIFACT", tmp_path / "missing")
+    # When app.py's entry runs
+    status = synthesis.main()
+    # Then it stops with status 2 and one line that names the folder and the make target that builds it
+    assert status == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {tmp_path / 'missing'} has no main.py: environment prod has analytics.enabled, so build the "
+        "Flink application first with `make flink-artifact`, or set analytics.enabled to false"
+    ]
 
 
 def test_cdk_synth_of_the_default_environment_is_clean_and_quiet(tmp_path: Path) -> None:

@@ -27,4 +27,10 @@ def test_every_failing_control_is_acknowledged_on_its_resource_and_none_is_stale
     assert not [f for f in findings if f.rule == "CT.KMS.PR.3"]
     # The cross-stack key references are the false positives the acknowledgments name
     cross_stack = {f.rule for f in findings if "Fn::GetStackOutput" in (f.reason or "")}
-    assert cross_stack == {"CT.CLOUDWATCH.PR.3", "CT.KINESIS.PR.1", "CT.CLOUDTRAIL.PR.1", "CT.ATHENA.PR.2"}
+    assert cross_stack == {
+        "CT.CLOUDWATCH.PR.3",
+        "CT.KINESIS.PR.1",
+        "CT.CLOUDTRAIL.PR.1",
+        "CT.ATHENA.PR.2",
+        "CT.SQS.PR.2",
+    }

@@ -74,18 +74,18 @@ def test_sandbox_gets_one_provisioned_shard(sandbox: Synthesized) -> None:
 
 
 def test_prod_shards_follow_the_per_shard_limits(prod: Synthesized) -> None:
-    # Given 3 MB/s, 4,000 records/s and 2 classic consumers
+    # Given 3 MB/s, 4,000 records/s and 1 classic consumer (Firehose; the analytics job reads by enhanced fan-out)
     kinesis = prod.settings.kinesis
     assert (kinesis.expected_ingest_mb_per_second, kinesis.expected_records_per_second, kinesis.consumers) == (
         3,
         4000,
-        2,
+        1,
     )
     # When each limit is applied: 1 MB/s and 1,000 records/s in per shard, 2 MB/s out shared by the consumers
-    by_bytes, by_records, by_egress = math.ceil(3 / 1), math.ceil(4000 / 1000), math.ceil(3 * 2 / 2)
+    by_bytes, by_records, by_egress = math.ceil(3 / 1), math.ceil(4000 / 1000), math.ceil(3 * 1 / 2)
     # Then the records decide (4 shards), and the template provisions exactly that
-    assert (by_bytes, by_records, by_egress) == (3, 4, 3)
-    assert plan_shards(ExpectedLoad(ingest_mb_per_second=3, records_per_second=4000, consumers=2)).shards == 4
+    assert (by_bytes, by_records, by_egress) == (3, 4, 2)
+    assert plan_shards(ExpectedLoad(ingest_mb_per_second=3, records_per_second=4000, consumers=1)).shards == 4
     prod.template(UNIT).has_resource_properties(
         "AWS::Kinesis::Stream", {"ShardCount": 4, "StreamModeDetails": {"StreamMode": "PROVISIONED"}}
     )

@@ -135,6 +135,17 @@ OWNED_ALARMS = {
     "delivery-data-freshness": ("Ingestion", "AWS/Firehose", "DeliveryToS3.DataFreshness", "Maximum"),
     "workflow-timed-out": ("Processing", "AWS/States", "ExecutionsTimedOut", "Sum"),
 }
+# The analytics unit's alarms (their metrics are tested in test_analytics.py): the notifier's everywhere, the Flink
+# application's and its consumer's where analytics is enabled.
+NOTIFIER_ALARMS = {"anomaly-notifier-dead-letters"}
+FLINK_ALARMS = {
+    "stream-analytics-restarts",
+    "stream-analytics-restarting-time",
+    "stream-analytics-failing-time",
+    "stream-analytics-failed-checkpoints",
+    "stream-analytics-back-pressure",
+    "stream-analytics-consumer-behind",
+}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -148,7 +159,9 @@ def test_each_alarm_lives_in_the_stack_of_what_it_watches_and_names_the_environm
         for alarm in synthesized[env].template(unit).find_resources("AWS::CloudWatch::Alarm").values()
     }
     # Then they are exactly the owned ones, each named <resource prefix>-<what it watches>, in its owner's stack
-    assert set(alarms) == {f"ml-data-lake-{env}-{name}" for name in OWNED_ALARMS}
+    analytics = NOTIFIER_ALARMS | (FLINK_ALARMS if synthesized[env].settings.analytics.enabled else set())
+    assert set(alarms) == {f"ml-data-lake-{env}-{name}" for name in {*OWNED_ALARMS, *analytics}}
+    assert {alarms[f"ml-data-lake-{env}-{name}"][0] for name in analytics} == {"Analytics"}
     for name, (unit, namespace, metric, statistic) in OWNED_ALARMS.items():
         owner, properties = alarms[f"ml-data-lake-{env}-{name}"]
         assert owner == unit, name

@@ -77,8 +77,9 @@ def test_every_log_group_is_named_under_the_patterns_the_key_admits(
     synth = synthesized[env]
     patterns = lake_log_group_patterns(synth.settings.resource_prefix)
     groups = _resources(synth, "AWS::Logs::LogGroup")
-    # Lambda, Firehose, flow logs, CloudTrail, the Glue job and the workflow
-    assert len(groups) == 6
+    # Lambda, Firehose, flow logs, CloudTrail, the Glue job and the workflow; the anomaly notifier, the analytics
+    # Firehose and, where analytics is enabled, the Flink application
+    assert len(groups) == 8 + synth.settings.analytics.enabled
     for (unit, logical_id), group in groups.items():
         name = group["Properties"].get("LogGroupName")
         assert isinstance(name, str), f"{unit}/{logical_id} has no literal name"
@@ -108,8 +109,9 @@ def test_every_service_role_admits_its_service_only_for_this_account(
             service_name, resource = trust.source_arn.split(":", 1)
             assert _text(conditions["ArnLike"]["aws:SourceArn"]).endswith(f":{service_name}:*:*:{resource}")
         checked += 1
-    # Glue (3), Step Functions, EventBridge (2), Lambda, Firehose, flow logs, CloudTrail, SageMaker consumers
-    assert checked == 11
+    # Glue (3), Step Functions, EventBridge (2), Lambda, Firehose, flow logs, CloudTrail, SageMaker consumers; the
+    # analytics crawler, notifier and Firehose, and where analytics is enabled the Flink application
+    assert checked == 14 + synthesized[env].settings.analytics.enabled
 
 
 def test_a_role_for_a_service_whose_trust_keys_are_unknown_is_refused() -> None:

@@ -11,6 +11,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sns as sns
 
+from infra.constructs.ingest_stream import plan_shards
 from infra.workload import serves
 from tests.synth import UNITS, Synthesized
 from tools import cost
@@ -293,3 +294,94 @@ def test_the_sandbox_prices_its_ml_run_from_its_settings(sandbox: Synthesized) -
     )
     assert run.usd is not None
     assert 0 < run.usd < 1
+
+
+# --- Real-time analytics: the consumer's idle cost and the application's running cost -----------------------------
+
+ANALYTICS_TEMPLATES: dict[str, dict[str, Any]] = {
+    "MlDataLake-test-Ingestion": {
+        "Resources": {"Stream": {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 3}}},
+    },
+    "MlDataLake-test-Analytics": {
+        "Resources": {
+            "Consumer": {"Type": "AWS::Kinesis::StreamConsumer", "Properties": {"ConsumerName": "a"}},
+            "Other": {"Type": "AWS::Kinesis::StreamConsumer", "Properties": {"ConsumerName": "b"}},
+            "App": {
+                "Type": "AWS::KinesisAnalyticsV2::Application",
+                "Properties": {
+                    "ApplicationName": "flink-app",
+                    "ApplicationConfiguration": {
+                        "FlinkApplicationConfiguration": {
+                            "ParallelismConfiguration": {"Parallelism": 3, "ParallelismPerKPU": 2}
+                        }
+                    },
+                },
+            },
+            "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+        }
+    },
+}
+
+
+def test_efo_consumers_cost_per_shard_hour_while_they_exist() -> None:
+    # Given two enhanced fan-out consumers of a 3-shard stream
+    result = cost.estimate(ANALYTICS_TEMPLATES, PRICES, free_tier=False)
+    lines = {line.item: line for line in result.lines}
+    # Then each consumer pays for each shard, every hour, whether anything reads or not
+    efo = lines["Kinesis enhanced fan-out consumers"]
+    assert efo.quantity == "6 consumer-shards x 730 h"
+    assert round(efo.usd, 2) == round(6 * 730 * 0.015, 2) == 65.70
+
+
+def test_the_application_costs_nothing_stopped_and_kpus_plus_orchestration_running() -> None:
+    result = cost.estimate(ANALYTICS_TEMPLATES, PRICES, free_tier=False)
+    # Stopped (as created), it adds nothing to the monthly total: shards and consumers only
+    assert result.total == round(3 * 730 * 0.015 + 65.70, 2)
+    # Running, 3 tasks at 2 per KPU are 2 KPUs, plus 1 for orchestration, plus 100 GB of running storage
+    assert [(line.item, line.quantity, round(line.usd, 4)) for line in result.running] == [
+        ("flink-app: KPUs", "2 KPUs", 0.22),
+        ("flink-app: orchestration", "1 KPU", 0.11),
+        ("flink-app: running storage", "100 GB", round(100 * 0.10 / 730, 4)),
+    ]
+    assert result.running_per_hour == round(0.33 + 10 / 730, 4)
+    assert "Flink applications x1 (per KPU-hour while started, see below)" in result.usage_priced
+    text = cost.render(result, env="test", prices=PRICES, stacks=2, free_tier=False)
+    assert f"Per running hour: {result.running_per_hour:.4f} USD (10 minutes at least per start)." in text
+    assert max(len(line) for line in text.splitlines()) <= 120
+    assert text.splitlines()[-1] == f"Total: {result.total:.2f} USD/month"
+
+
+def test_efo_on_an_on_demand_stream_is_priced_by_use() -> None:
+    templates = {
+        "S": {
+            "Resources": {
+                "Stream": {
+                    "Type": "AWS::Kinesis::Stream",
+                    "Properties": {"StreamModeDetails": {"StreamMode": "ON_DEMAND"}},
+                },
+                "Consumer": {"Type": "AWS::Kinesis::StreamConsumer", "Properties": {}},
+            }
+        }
+    }
+    result = cost.estimate(templates, PRICES)
+    assert "Kinesis enhanced fan-out consumers" not in {line.item for line in result.lines}
+    assert "Kinesis enhanced fan-out on on-demand streams (per GB retrieved)" in result.usage_priced
+
+
+def test_prod_pays_for_its_consumer_and_shows_its_running_hour(prod: Synthesized) -> None:
+    result = cost.estimate(_templates(prod), PRICES)
+    items = {line.item: line for line in result.lines}
+    shards = plan_shards(prod.settings.kinesis.expected_load()).shards
+    assert items["Kinesis enhanced fan-out consumers"].quantity == f"{shards} consumer-shards x 730 h"
+    analytics = prod.settings.analytics
+    assert result.running[0].item == "ml-data-lake-prod-stream-analytics: KPUs (autoscaling may add more)"
+    assert result.running[0].quantity == f"{analytics.kpus} KPUs"
+    assert result.running_per_hour == pytest.approx(
+        (analytics.kpus + 1) * 0.11 + analytics.kpus * 50 * 0.10 / 730, abs=1e-4
+    )
+
+
+def test_the_sandbox_has_no_consumer_and_no_application_by_default(sandbox: Synthesized) -> None:
+    result = cost.estimate(_templates(sandbox), PRICES)
+    assert "Kinesis enhanced fan-out consumers" not in {line.item for line in result.lines}
+    assert result.running == []

@@ -90,6 +90,8 @@ class Account:
         assert file == command[0]
         self.executed.append((command, env))
 
+    flink_artifact: Path | None = None
+
     def main(self, *argv: str, environ: Mapping[str, str] = ENVIRON) -> int:
         return deploy.main(
             list(argv),
@@ -98,6 +100,7 @@ class Account:
             environ=environ,
             run=self.run,
             execute=self.execute,
+            flink_artifact=self.flink_artifact,
         )
 
 
@@ -159,7 +162,16 @@ def test_sandbox_is_synthesized_then_deployed_without_approval_prompts(
     assert out[0] == f"sandbox: {ACCOUNT}/{REGION} as {ARN}, bootstrap version 28"
 
 
-def test_prod_deploys_with_approval_of_broadening_changes_once_confirmed(account: Account) -> None:
+def _built_flink_application(folder: Path, *, with_connectors: bool) -> Path:
+    (folder / "lib").mkdir(parents=True)
+    (folder / "main.py").write_text("")
+    if with_connectors:
+        (folder / deploy.FLINK_CONNECTORS).write_bytes(b"PK")
+    return folder
+
+
+def test_prod_deploys_with_approval_of_broadening_changes_once_confirmed(account: Account, tmp_path: Path) -> None:
+    account.flink_artifact = _built_flink_application(tmp_path / "flink", with_connectors=True)
     account.identity()
     account.bootstrap_version(28)
 
@@ -183,6 +195,24 @@ def test_diff_checks_the_credentials_then_runs_cdk_diff_without_needing_a_bootst
 
 
 # --- Each check, one line each ----------------------------------------------------------------------------------
+
+
+def test_an_analytics_application_without_its_connector_jar_is_refused_before_any_aws_call(
+    account: Account, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given prod (analytics on) and a Flink build without the connectors Maven could not resolve
+    account.flink_artifact = _built_flink_application(tmp_path / "stream_analytics", with_connectors=False)
+    # When it is deployed (no scripted AWS answer: any call would fail the fixture)
+    status = account.main("--env", "prod", "--confirm", "prod", *CLI)
+    # Then one line says what is missing and what to run, and nothing is deployed
+    assert status == 2
+    assert _error(capsys) == [
+        f"{PROG}: error: environment 'prod' has analytics.enabled, and stream_analytics/lib/"
+        "stream-analytics-connectors.jar was not built (Maven could not resolve the Kinesis and Firehose "
+        "connectors): run `make flink-artifact FLINK_JAR=required` where Maven Central serves them, or set "
+        "analytics.enabled to false"
+    ]
+    assert account.executed == []
 
 
 def test_prod_without_confirmation_is_refused_before_any_aws_call(
