@@ -83,7 +83,7 @@ typecheck: setup ## mypy --strict over the code
 	$(BIN)/mypy --cache-dir $(MYPY_CACHE)
 
 unit: setup $(CHECKOV_VENV)/.installed ## pytest: config, templates, snapshots, the security gate, Lambda, Glue, tools
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --ignore=tests/flink_apps
 
 security: setup $(CHECKOV_VENV)/.installed $(FLINK_ARTIFACT) ## cdk-nag, cfn-lint, checkov and cfn-guard (Control Tower) over every environment; reports/security/
 	$(BIN)/python -m tools.security
