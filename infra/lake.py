@@ -73,6 +73,7 @@ def build_lake(scope: Construct, settings: EnvironmentSettings) -> Lake:
         lake_key=core.lake_key,
         raw_zone=storage.raw_zone,
         alert_topic=core.alert_topic,
+        database=storage.database,
         description=f"ML data lake ({settings.name}): Kinesis stream, Firehose delivery and its transform Lambda.",
         **common,
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.synth import ENVIRONMENTS, Synthesized, settings_for, synthesize
+from infra.config import load_environment
+from tests.synth import ENVIRONMENTS, Synthesized, environments_context, settings_for, synthesize
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +26,11 @@ def sandbox(synthesized: dict[str, Synthesized]) -> Synthesized:
 def prod(synthesized: dict[str, Synthesized]) -> Synthesized:
     """The production environment."""
     return synthesized["prod"]
+
+
+@pytest.fixture(scope="session")
+def parquet(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """prod's settings with Firehose converting to Parquet (`firehose.record_format`), synthesized once."""
+    block = json.loads(json.dumps(environments_context()["prod"]))
+    block["firehose"]["record_format"] = "parquet"
+    return synthesize(load_environment({"parquet": block}, "parquet"), tmp_path_factory.mktemp("cdk.out-parquet"))

@@ -49,7 +49,7 @@ def prefix_access(bucket: s3.IBucket, prefixes: tuple[str, ...], *, write: bool)
 
 
 class CurateJob(Construct):
-    """A Glue 5.1 PySpark job: raw JSON events in, validated and enriched Snappy Parquet out, bad rows quarantined."""
+    """A Glue 5.1 PySpark job: raw JSON or Parquet events in, validated and enriched Parquet out, bad rows apart."""
 
     def __init__(
         self,
@@ -65,6 +65,7 @@ class CurateJob(Construct):
         quarantine_prefix: str,
         temp_prefix: str,
         event_schema: str,
+        raw_format: str,
         key: kms.IKey,
         security: GlueSecurity,
         settings: GlueSettings,
@@ -133,6 +134,8 @@ class CurateJob(Construct):
                 **{f"--{argument}": path for argument, path in self.paths.items()},
                 "--devices_path": devices.s3_object_url,
                 "--event_schema": event_schema,
+                # What Firehose delivers (firehose.record_format): GZIP JSON lines or Parquet.
+                "--raw_format": raw_format,
                 "--TempDir": curated_zone.s3_url_for_object(temp_prefix),
             },
         )

@@ -1,4 +1,4 @@
-"""The Firehose delivery stream from the ingest stream to the raw zone: transform, partition, compress, encrypt."""
+"""The Firehose delivery stream from the ingest stream to the raw zone: transform, partition, convert or compress."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from constructs import Construct
 from infra.config import FirehoseSettings
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
+from infra.constructs.raw_events_table import RawEventsTable
 from infra.nag import acknowledge
 from infra.workload import serves
 
@@ -51,7 +52,7 @@ def freshness_threshold(buffer_interval_seconds: int) -> Duration:
 
 
 class RawZoneDelivery(Construct):
-    """Firehose from a Kinesis stream to the raw zone: Lambda transform, GZIP, SSE-KMS, logged and alarmed."""
+    """Firehose from a Kinesis stream to the raw zone: Lambda transform, GZIP JSON or Parquet, SSE-KMS, alarmed."""
 
     def __init__(
         self,
@@ -62,6 +63,7 @@ class RawZoneDelivery(Construct):
         raw_zone: s3.IBucket,
         key: kms.IKey,
         transform: lambda_.IFunction,
+        table: RawEventsTable,
         settings: FirehoseSettings,
         log_group_name: str,
         log_retention_days: int,
@@ -72,6 +74,7 @@ class RawZoneDelivery(Construct):
         super().__init__(scope, id)
         serves(self, "ingestion")
         by_device = settings.partitioning == "device"
+        to_parquet = settings.record_format == "parquet"
         self.data_prefix = DEVICE_PREFIX if by_device else TIME_PREFIX
         self.error_prefix = ERROR_PREFIX
         self.log_group = encrypted_log_group(
@@ -102,7 +105,9 @@ class RawZoneDelivery(Construct):
             ],
             buffering_interval=Duration.seconds(settings.buffer_interval_seconds),
             buffering_size=Size.mebibytes(settings.buffer_size_mb),
-            compression=firehose.Compression.GZIP,
+            # Parquet compresses its own pages (Snappy); Firehose refuses a second compression on top of it.
+            compression=None if to_parquet else firehose.Compression.GZIP,
+            data_format_conversion=_to_parquet(table) if to_parquet else None,
             encryption_key=key,
             logging_config=firehose.EnableLogging(self.log_group),
         )
@@ -120,6 +125,8 @@ class RawZoneDelivery(Construct):
             if isinstance(child, CfnMapping) and child.node.id.endswith("aws-kinesisfirehose.CidrBlocks"):
                 stack.node.try_remove_child(child.node.id)
         self._grant_delivery(raw_zone=raw_zone, key=key, transform=transform)
+        if to_parquet:
+            self._grant_schema_read(table=table, key=key)
         # Firehose checks at creation that its role can write the bucket.
         self.delivery_stream.node.add_dependency(self.role.policy)
         acknowledge(
@@ -147,6 +154,17 @@ class RawZoneDelivery(Construct):
         )
         self.data_freshness_alarm.add_alarm_action(cloudwatch_actions.SnsAction(alert_topic))
 
+    def _grant_schema_read(self, *, table: RawEventsTable, key: kms.IKey) -> None:
+        """Record format conversion reads the declared table's columns from the catalog, encrypted with the lake key."""
+        table.grant_schema_read(self.role)
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"glue.{Stack.of(self).region}.amazonaws.com"}},
+            )
+        )
+
     def _grant_delivery(self, *, raw_zone: s3.IBucket, key: kms.IKey, transform: lambda_.IFunction) -> None:
         """What Firehose documents for an S3 destination with a Lambda transform and logging, and nothing more.
 
@@ -173,3 +191,19 @@ class RawZoneDelivery(Construct):
             reason="Firehose writes objects under keys it computes at delivery time (events/... and errors/... with "
             "the date and device in them), so the role needs the raw zone's object keys, and no other bucket's.",
         )
+
+
+def _to_parquet(table: RawEventsTable) -> firehose.DataFormatConversionProps:
+    """JSON records (as the transform returns them) to Snappy Parquet, with the declared table's columns.
+
+    The OpenX deserializer reads the transform's `event_time` (ISO-8601 UTC with Z, milliseconds when there are
+    some) as a timestamp; fields the table does not declare are left out of the Parquet rows. A record that does not
+    convert goes to the error prefix as `format-conversion-failed`.
+    """
+    return firehose.DataFormatConversionProps(
+        input_format=firehose.InputFormat.OPENX_JSON,
+        output_format=firehose.OutputFormat.PARQUET,
+        # LATEST: a new schema version of the table (a new field in the schema file) is picked up without a redeploy
+        # of the stream.
+        schema_configuration=firehose.SchemaConfiguration.from_cfn_table(table.table, version_id="LATEST"),
+    )

@@ -1,4 +1,4 @@
-"""The Step Functions workflow that crawls the raw zone, runs the curation job and crawls the curated zone."""
+"""The Step Functions workflow that runs the curation job and crawls the curated zone."""
 
 from __future__ import annotations
 
@@ -44,7 +44,11 @@ class CrawlerRef:
 
 
 class CurationWorkflow(Construct):
-    """Crawl raw → curate (Glue job, .sync) → crawl curated; any failure is published to the alert topic, then Fail."""
+    """Curate (Glue job, .sync) → crawl curated; any failure is published to the alert topic, then Fail.
+
+    The raw zone is not crawled: its table is declared from the event schema, with partition projection
+    (infra/constructs/raw_events_table.py), so there is nothing a crawl of it would add.
+    """
 
     def __init__(
         self,
@@ -52,7 +56,6 @@ class CurationWorkflow(Construct):
         id: str,
         *,
         name: str,
-        raw_crawler: CrawlerRef,
         job_name: str,
         job_arguments: dict[str, str],
         curated_crawler: CrawlerRef,
@@ -84,7 +87,7 @@ class CurationWorkflow(Construct):
             arguments=sfn.TaskInput.from_object(job_arguments),
             result_selector={"JobRunId.$": "$.Id", "JobRunState.$": "$.JobRunState"},
             result_path="$.curation",
-            comment="Raw JSON events to curated Parquet; bad rows to quarantine.",
+            comment="Raw events to curated Parquet; bad rows to quarantine.",
         )
         curate.add_retry(
             errors=[JOB_BUSY],
@@ -102,11 +105,10 @@ class CurationWorkflow(Construct):
         )
         self._on_failure(curate, "CurateEvents")
 
-        succeeded = sfn.Succeed(self, "Succeeded", comment="Both zones crawled and the curated zone up to date.")
+        succeeded = sfn.Succeed(self, "Succeeded", comment="The curated zone up to date and crawled.")
         then = succeeded if after_curated_crawl is None else self._after_curated_crawl(after_curated_crawl, succeeded)
         crawl_curated = self._crawl("Curated", curated_crawler, then=then)
         curate.next(crawl_curated)
-        crawl_raw = self._crawl("Raw", raw_crawler, then=curate)
 
         self.log_group = encrypted_log_group(
             self,
@@ -131,8 +133,8 @@ class CurationWorkflow(Construct):
             "StateMachine",
             state_machine_name=name,
             role=self.role,
-            comment="Crawl the raw zone, curate it with the Glue job, crawl the curated zone; alert on failure.",
-            definition_body=sfn.DefinitionBody.from_chainable(crawl_raw),
+            comment="Curate the raw zone with the Glue job, crawl the curated zone; alert on failure.",
+            definition_body=sfn.DefinitionBody.from_chainable(curate),
             timeout=timeout,
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -14,8 +15,13 @@ from infra.config import EnvironmentSettings
 from infra.constructs.delivery_stream import RawZoneDelivery
 from infra.constructs.ingest_stream import IngestStream
 from infra.constructs.log_group import lake_log_group_name
+from infra.constructs.raw_events_table import RawEventsTable
 from infra.constructs.transform_function import TransformFunction
 from infra.removal import removal_policy
+from infra.schema import event_schema
+
+# Firehose delivers events under this folder of the raw zone (see delivery_stream.TIME_PREFIX and DEVICE_PREFIX).
+RAW_EVENTS = "events/"
 
 
 class IngestionStack(Stack):
@@ -30,6 +36,7 @@ class IngestionStack(Stack):
         lake_key: kms.IKey,
         raw_zone: s3.IBucket,
         alert_topic: sns.ITopic,
+        database: glue.IDatabase,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -55,6 +62,17 @@ class IngestionStack(Stack):
             log_retention_days=settings.log_retention_days,
             removal=removal,
         ).function
+        # Declared here, next to the stream whose objects it describes: Firehose's Parquet conversion reads its columns.
+        self.raw_events_table = RawEventsTable(
+            self,
+            "RawEventsTable",
+            database=database,
+            raw_zone=raw_zone,
+            prefix=RAW_EVENTS,
+            schema=event_schema(),
+            partitioning=settings.firehose.partitioning,
+            record_format=settings.firehose.record_format,
+        )
         self.delivery_stream = RawZoneDelivery(
             self,
             "Delivery",
@@ -62,6 +80,7 @@ class IngestionStack(Stack):
             raw_zone=raw_zone,
             key=lake_key,
             transform=self.transform_function,
+            table=self.raw_events_table,
             settings=settings.firehose,
             log_group_name=lake_log_group_name(settings.resource_prefix, "firehose", "raw-zone-delivery"),
             log_retention_days=settings.log_retention_days,
@@ -78,5 +97,12 @@ class IngestionStack(Stack):
             "DeliveryStreamName",
             value=self.delivery_stream.delivery_stream_name,
             description="Firehose delivery stream from the ingest stream to the raw zone.",
+        )
+        # tools/smoke.py checks that this table is in the catalog.
+        CfnOutput(
+            self,
+            "RawEventsTableName",
+            value=self.raw_events_table.name,
+            description="The raw zone's Glue table, declared from the event schema (partition projection, no crawler).",
         )
         CfnOutput(self, "ShardPlan", value=ingest.capacity_explanation, description="How the shards were sized.")

@@ -1,4 +1,4 @@
-"""Batch processing: Glue crawlers and the curation job, the Step Functions workflow that runs them, Athena."""
+"""Batch processing: the curation job, the curated zone's crawler, the workflow that runs them, Athena."""
 
 from __future__ import annotations
 
@@ -33,13 +33,13 @@ RAW_EVENTS = "events/"
 CURATED_EVENTS = "events/"
 QUARANTINE = "quarantine/"
 GLUE_TEMP = "glue-temp/"
-# Crawlers name each table after its table prefix and folder: raw_events, curated_events, curated_quarantine.
-RAW_TABLE_PREFIX = "raw_"
+# The crawler names each table after its table prefix and folder: curated_events, curated_quarantine. The raw zone's
+# table, raw_events, is declared by the Ingestion stack from the event schema (infra/constructs/raw_events_table.py).
 CURATED_TABLE_PREFIX = "curated_"
 
 
 class ProcessingStack(Stack):
-    """Crawl raw → curate → crawl curated, on a schedule or by hand, with failures sent to the alert topic."""
+    """Curate → crawl curated, on a schedule or by hand, with failures sent to the alert topic."""
 
     def __init__(
         self,
@@ -73,17 +73,6 @@ class ProcessingStack(Stack):
         catalog = database_name(settings.name)
 
         security = GlueSecurity(self, "GlueSecurity", key=lake_key, name=prefix)
-        self.raw_crawler = ZoneCrawler(
-            self,
-            "RawCrawler",
-            name=f"{prefix}-raw",
-            zone=raw,
-            folders=(RAW_EVENTS,),
-            database_name=catalog,
-            table_prefix=RAW_TABLE_PREFIX,
-            key=lake_key,
-            security=security,
-        )
         self.curated_crawler = ZoneCrawler(
             self,
             "CuratedCrawler",
@@ -114,6 +103,7 @@ class ProcessingStack(Stack):
             quarantine_prefix=QUARANTINE,
             temp_prefix=GLUE_TEMP,
             event_schema=event_schema_argument(),
+            raw_format=settings.firehose.record_format,
             key=lake_key,
             security=security,
             settings=settings.glue,
@@ -142,7 +132,6 @@ class ProcessingStack(Stack):
             self,
             "Workflow",
             name=f"{prefix}-curation",
-            raw_crawler=CrawlerRef(self.raw_crawler.name, self.raw_crawler.arn),
             job_name=self.curate_job.name,
             job_arguments={f"--{argument}": path for argument, path in self.curate_job.paths.items()},
             curated_crawler=CrawlerRef(self.curated_crawler.name, self.curated_crawler.arn),
@@ -157,7 +146,7 @@ class ProcessingStack(Stack):
         )
         if self.ml_step:
             self.ml_step.grant_run(self.workflow.role)
-        self.workflow.node.add_dependency(self.curate_job, self.raw_crawler, self.curated_crawler)
+        self.workflow.node.add_dependency(self.curate_job, self.curated_crawler)
         self.workgroup = QueryWorkgroup(
             self,
             "Athena",
@@ -173,7 +162,6 @@ class ProcessingStack(Stack):
         state_machine = self.workflow.state_machine
         CfnOutput(self, "StateMachineArn", value=state_machine.state_machine_arn, description="Start runs here.")
         CfnOutput(self, "CurateJobName", value=self.curate_job.name, description="The Glue ETL job.")
-        CfnOutput(self, "RawCrawlerName", value=self.raw_crawler.name, description="Crawls the raw zone's events/.")
         CfnOutput(
             self,
             "CuratedCrawlerName",
