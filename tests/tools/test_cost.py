@@ -225,6 +225,8 @@ def test_a_workload_name_that_cannot_be_a_tag_value_is_refused() -> None:
     assert cdk.Stack.of(topic).resolve(cast(sns.CfnTopic, topic.node.default_child).get_metadata("workload")) == (
         "ingestion"
     )
+
+
 # --- One run of the ML processing job ------------------------------------------------------------------------------
 
 
