@@ -11,14 +11,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.schema import table_columns
+
 RecordFormat = Literal["json", "parquet"]
 Partitioning = Literal["time", "device"]
 
 RAW_EVENTS_TABLE: Final = "raw_events"
-# Glue (and so Athena) type of each type the schema file may declare.
-GLUE_TYPES: Final[Mapping[str, str]] = {"string": "string", "double": "double", "timestamp": "timestamp"}
-# Glue refuses a column comment longer than this.
-COMMENT_LIMIT: Final = 255
 # Partition columns in the order of Firehose's prefixes (infra/constructs/delivery_stream.py): device first with
 # device partitioning. They are text, as Hive-style folder names are: `month='03'`, like the curated table.
 TIME_KEYS: Final = ("year", "month", "day", "hour")
@@ -60,16 +58,11 @@ def partition_keys(partitioning: Partitioning) -> tuple[str, ...]:
 
 
 def glue_columns(schema: Mapping[str, Any]) -> list[glue.CfnTable.ColumnProperty]:
-    """The schema document's fields as Glue columns, in declaration order, each commented with its description."""
-    columns = []
-    for field in schema["fields"]:
-        kind = field["type"]
-        if kind not in GLUE_TYPES:
-            raise ValueError(
-                f"event schema field {field['name']!r}: type {kind!r} has no Glue type ({', '.join(GLUE_TYPES)})"
-            )
-        columns.append(glue.CfnTable.ColumnProperty(name=field["name"], type=GLUE_TYPES[kind], comment=_comment(field)))
-    return columns
+    """The schema document's fields as Glue columns (infra/schema.py maps the types), in declaration order."""
+    return [
+        glue.CfnTable.ColumnProperty(name=column.name, type=column.type, comment=column.comment)
+        for column in table_columns(schema)
+    ]
 
 
 def projection_parameters(partitioning: Partitioning, location: str) -> dict[str, str]:
@@ -150,8 +143,3 @@ class RawEventsTable(Construct):
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(actions=list(SCHEMA_READ_ACTIONS), resources=list(self.arns))
         )
-
-
-def _comment(field: Mapping[str, Any]) -> str:
-    text = str(field.get("description", ""))
-    return text if len(text) <= COMMENT_LIMIT else text[: COMMENT_LIMIT - 1] + "…"

@@ -17,15 +17,14 @@ from glue_jobs.curate_events import job
 from glue_jobs.curate_events.local import LocalJobIO
 from glue_jobs.curate_events.schema import EventSchema
 from glue_jobs.curate_events.transforms import CurationCounts, timestamps_as_text
+from infra.schema import event_schema as event_schema_document
+from infra.schema import table_ddl
 from tests.glue_jobs.support import DEVICES_PATH, SCHEMA_PATH, reading
 
 pytestmark = pytest.mark.xdist_group("spark")
 
 RUN_DATE = dt.date(2026, 11, 27)
 HOUR = Path("year=2026") / "month=11" / "day=26" / "hour=08"
-# The Glue type the raw_events table declares for each schema type (infra/constructs/raw_events_table.py), as Spark
-# names it: Firehose's conversion writes each column with its table type.
-TABLE_TYPES = {"string": "string", "double": "double", "timestamp": "timestamp"}
 READINGS = [
     reading(device_id="sensor-0001", event_time="2026-11-26T08:15:00Z", firmware="2.4.1"),
     reading(device_id="sensor-0002", event_time="2026-11-26T08:15:05.250Z"),
@@ -37,11 +36,6 @@ READINGS = [
     reading(device_id="sensor-0002", event_time="2026-11-26T11:30:00Z", status="broken"),
     reading(device_id="sensor-9999", event_time="2026-11-26T12:00:00Z"),
 ]
-
-
-def _table_ddl() -> str:
-    document: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return ", ".join(f"{field['name']} {TABLE_TYPES[field['type']]}" for field in document["fields"])
 
 
 def _deliver_json(raw: Path) -> None:
@@ -56,7 +50,10 @@ def _deliver_parquet(spark: SparkSession, raw: Path, staging: Path) -> None:
     lines = staging / "lines.jsonl"
     staging.mkdir(parents=True)
     lines.write_text("".join(json.dumps(item) + "\n" for item in READINGS), encoding="utf-8")
-    spark.read.schema(_table_ddl()).json(str(lines)).coalesce(1).write.parquet(str(staging / "out"))
+    # Firehose's conversion writes each column with the type the raw_events table declares for it.
+    spark.read.schema(table_ddl(event_schema_document())).json(str(lines)).coalesce(1).write.parquet(
+        str(staging / "out")
+    )
     (raw / HOUR).mkdir(parents=True)
     (part,) = (staging / "out").glob("part-*.parquet")
     shutil.move(part, raw / HOUR / "ingest-1-2026-11-26-08-00-00-0001.parquet")
