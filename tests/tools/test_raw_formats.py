@@ -1,0 +1,30 @@
+"""`make raw-formats`: the readings it lands are what the transform returns, in the layout Firehose writes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+from tools.raw_formats import HOUR, deliver_json, transformed_readings
+
+
+def test_readings_are_normalised_by_the_transform_with_their_extra_field() -> None:
+    # Given the producer's readings, when the transform's parser normalises them
+    readings = transformed_readings(50, 5, seed=1)
+    # Then each has the schema's fields first, the time in the transform's UTC form, and the extra field kept
+    assert len(readings) == 50
+    assert list(readings[0])[:6] == ["device_id", "event_time", "temperature_c", "humidity_pct", "battery_v", "status"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z", r["event_time"]) for r in readings)
+    assert {r["firmware"] for r in readings} == {"2.4.1"}
+    assert len({r["device_id"] for r in readings}) == 5
+
+
+def test_json_lands_as_one_gzip_object_under_the_hour_prefix(tmp_path: Path) -> None:
+    readings = transformed_readings(20, 2, seed=2)
+    target = deliver_json(readings, tmp_path)
+    assert target.parent == tmp_path / HOUR
+    assert target.name.endswith(".gz")
+    lines = gzip.decompress(target.read_bytes()).splitlines()
+    assert [json.loads(line) for line in lines] == readings
