@@ -77,8 +77,13 @@ def curate(spark: SparkSession, root: Path, raw_format: str) -> tuple[dict[str, 
     )
     counts = job.run(LocalJobIO(spark), arguments, END.date())
     curated = spark.read.parquet(arguments.curated_path)
-    rows = sorted(tuple(row) for row in curated.select(*sorted(curated.columns)).collect())
+    rows = sorted((tuple(row) for row in curated.select(*sorted(curated.columns)).collect()), key=row_order)
     return counts.as_dict(), rows
+
+
+def row_order(row: tuple[Any, ...]) -> tuple[tuple[bool, str], ...]:
+    """A total order of curated rows, nulls included (a reading may lack an optional field), to compare two runs."""
+    return tuple((value is not None, repr(value)) for value in row)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

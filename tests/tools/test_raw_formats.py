@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from tools.raw_formats import HOUR, deliver_json, transformed_readings
+from tools.raw_formats import HOUR, deliver_json, row_order, transformed_readings
 
 
 def test_readings_are_normalised_by_the_transform_with_their_extra_field() -> None:
@@ -28,3 +28,15 @@ def test_json_lands_as_one_gzip_object_under_the_hour_prefix(tmp_path: Path) -> 
     assert target.name.endswith(".gz")
     lines = gzip.decompress(target.read_bytes()).splitlines()
     assert [json.loads(line) for line in lines] == readings
+
+
+def test_curated_rows_with_nulls_sort_the_same_whatever_order_they_come_in() -> None:
+    # Given curated rows where an optional field is null in some (Python cannot compare None with a float)
+    rows = [("d1", None, "ok"), ("d1", 21.5, "ok"), ("d0", 3.0, None), ("d1", 20.0, "ok")]
+    # When they are ordered from two different arrival orders
+    ordered = sorted(rows, key=row_order)
+    # Then the order is the same, so two runs' rows compare equal exactly when they hold the same rows
+    shuffled = [rows[2], rows[0], rows[3], rows[1]]
+    assert sorted(shuffled, key=row_order) == ordered
+    assert ordered[0] == ("d0", 3.0, None)
+    assert ordered[1] == ("d1", None, "ok")
