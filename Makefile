@@ -180,6 +180,14 @@ APPLY ?=
 replay: setup ## Re-send now-valid rejected records (SOURCE=errors|quarantine [SINCE=YYYY-MM-DD]); dry run unless APPLY=1
 	$(BIN)/python -m tools.replay --env $(ENV) --source "$(SOURCE)" $(if $(SINCE),--since "$(SINCE)") $(if $(APPLY),--apply)
 
+# --- raw formats (issue 13, unit 1): local, no AWS account ---------------------------------------------------------
+
+RECORDS ?= 2000
+
+.PHONY: raw-formats
+raw-formats: setup ## Land the same readings as GZIP JSON and as Parquet, curate both on local Spark, compare (RECORDS=2000)
+	$(BIN)/python -m tools.raw_formats --records $(RECORDS) --out build/raw-formats
+
 clean: ## Remove what the commands produced (keeps the installs)
 	rm -rf $(OUT) .pytest_cache .ruff_cache reports build flink_apps/stream_analytics/target
 

@@ -119,9 +119,10 @@ def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifac
     alerts = AlertTarget(topic=core.alert_topic, name_prefix=settings.resource_prefix)
     key = core.lake_key
     ingestion = IngestionStack(
-        **args("Ingestion", "Kinesis stream, Firehose delivery and its transform Lambda."),
+        **args("Ingestion", "Kinesis stream, Firehose delivery, its transform Lambda and the raw table."),
         lake_key=key,
         raw_zone=storage.raw_zone,
+        database=storage.database,
         alerts=alerts,
         removal=removal,
     )

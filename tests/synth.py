@@ -24,9 +24,9 @@ UNITS = ("Core", "Network", "Storage", "Ingestion", "Ml", "Processing", "Analyti
 ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in UNITS]
 
 # One environment with every setting the project's own environments leave off: bound to a (placeholder) account
-# and region with named zones, interface endpoints, an on-demand stream, reserved concurrency, a consumer account,
-# the catalog encryption left to another environment, the ML unit off, and the safe defaults for everything else
-# (retain).
+# and region with named zones, interface endpoints, an on-demand stream, reserved concurrency, Parquet at ingest, a
+# consumer account, the catalog encryption left to another environment, the ML unit off, and the safe defaults for
+# everything else (retain).
 VARIANT = "variant"
 CONSUMER_ACCOUNT = "222222222222"
 VARIANT_BLOCK: dict[str, Any] = {
@@ -34,7 +34,7 @@ VARIANT_BLOCK: dict[str, Any] = {
     "region": "eu-west-1",
     "network": {"availability_zones": ["eu-west-1a", "eu-west-1c"], "interface_endpoints": True},
     "kinesis": {"mode": "on_demand"},
-    "firehose": {"transform_reserved_concurrency": 5},
+    "firehose": {"transform_reserved_concurrency": 5, "record_format": "parquet"},
     "consumer_accounts": [CONSUMER_ACCOUNT],
     "glue": {"manage_catalog_encryption": False},
     "ml": {"enabled": False},

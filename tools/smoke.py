@@ -7,9 +7,9 @@ In order, each step printed as it passes:
 1. writes generated sensor readings to the ingest stream (the producer's own generation and PutRecords logic);
 2. waits, with a ceiling and a progress line per poll, until Firehose has written objects to the raw zone under
    the partition prefix of the current hour (or, with device partitioning, under ``events/device_id=``);
-3. starts the Step Functions workflow (crawl raw, curate, crawl curated) and waits for its execution to end;
+3. starts the Step Functions workflow (curate, crawl curated) and waits for its execution to end;
 4. checks that the run wrote Parquet objects to the curated zone;
-5. checks that the crawlers' tables exist in the Glue database.
+5. checks that the declared raw table and the curated crawler's table exist in the Glue database.
 
 A failure stops the run with one line saying what was expected and what was found, then where to look: the log
 groups of Firehose, the transform Lambda, the workflow and the Glue job, the raw zone's ``errors/`` prefix, and the
@@ -199,7 +199,9 @@ def discover(outputs: StackOutputs, clients: Clients) -> Pipeline:
     delivery = outputs.get("DeliveryStreamName")
     state_machine = outputs.get("StateMachineArn")
     job = outputs.get("CurateJobName")
-    crawlers = [outputs.get("RawCrawlerName"), outputs.get("CuratedCrawlerName")]
+    # The raw zone's table is declared by the Ingestion stack (partition projection); only the curated zone is crawled.
+    raw_table = outputs.get("RawEventsTableName")
+    crawlers = [outputs.get("CuratedCrawlerName")]
     region = region_of(state_machine)
     try:
         description = clients.firehose.describe_delivery_stream(DeliveryStreamName=delivery)
@@ -237,7 +239,7 @@ def discover(outputs: StackOutputs, clients: Clients) -> Pipeline:
         curated_bucket=_bucket_of(curated_url),
         curated_prefix=_key_of(curated_url),
         database=crawled[0]["DatabaseName"],
-        required_tables=[_first_table(crawler) for crawler in crawled],
+        required_tables=[raw_table, *(_first_table(crawler) for crawler in crawled)],
         logs={key: value for key, value in logs.items() if value},
     )
 
@@ -478,7 +480,7 @@ def check_curated_zone(s3: Any, pipeline: Pipeline, *, since: datetime, report: 
 
 
 def check_tables(glue: Any, pipeline: Pipeline, *, report: Reporter) -> list[str]:
-    """The crawlers made the raw and curated tables in the lake's database."""
+    """The declared raw table and the curated crawler's table are in the lake's database."""
     names: list[str] = []
     try:
         for page in glue.get_paginator("get_tables").paginate(DatabaseName=pipeline.database):

@@ -22,9 +22,14 @@ into the same hour would each overwrite the other's rows.
 Job arguments (all required; Glue adds ``--JOB_NAME``):
 
 ``--raw_path``
-    Where Firehose delivers, e.g. ``s3://raw-bucket/events/``: GZIP JSON lines under ``year=/month=/day=/hour=``
+    Where Firehose delivers, e.g. ``s3://raw-bucket/events/``: objects under ``year=/month=/day=/hour=``
     prefixes (or ``device_id=`` first), read recursively. With ``--job-bookmark-option job-bookmark-enable`` each
     run reads only the objects that arrived since the last committed run.
+``--raw_format``
+    What those objects are (the setting ``firehose.record_format``): ``json``, GZIP JSON lines as the transform
+    returns them, or ``parquet``, Firehose's conversion of them with the declared ``raw_events`` table's columns.
+    Parquet carries ``event_time`` as a timestamp; the job turns it back into the transform's ISO-8601 text, so the
+    same readings curate to the same rows in either format.
 ``--curated_path``
     Snappy Parquet, partitioned ``year=/month=/day=/hour=`` (UTC event time); the hours a run touches are merged.
 ``--quarantine_path``
@@ -61,7 +66,16 @@ except ModuleNotFoundError as error:
     import schema as event_schema  # type: ignore[import-not-found,no-redef]
     import transforms  # type: ignore[import-not-found,no-redef]
 
-JOB_ARGUMENTS: Final = ("JOB_NAME", "raw_path", "curated_path", "quarantine_path", "devices_path", "event_schema")
+JOB_ARGUMENTS: Final = (
+    "JOB_NAME",
+    "raw_path",
+    "curated_path",
+    "quarantine_path",
+    "devices_path",
+    "event_schema",
+    "raw_format",
+)
+RAW_FORMATS: Final = ("json", "parquet")
 QUARANTINE_DATE: Final = "quarantine_date"
 
 LOG = logging.getLogger("curate_events")
@@ -76,6 +90,14 @@ class JobArguments:
     quarantine_path: str
     devices_path: str
     event_schema: str
+    raw_format: str = "json"
+
+    def __post_init__(self) -> None:
+        if self.raw_format not in RAW_FORMATS:
+            raise ValueError(
+                f"--raw_format = {self.raw_format!r}: use 'json' (GZIP JSON lines) or 'parquet' "
+                "(Firehose record format conversion), as the setting firehose.record_format says"
+            )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> JobArguments:
@@ -100,7 +122,7 @@ class JobIO(Protocol):
         """The session every read and write goes through."""
         ...
 
-    def read_raw_events(self, path: str, schema: event_schema.EventSchema) -> RawEvents:
+    def read_raw_events(self, path: str, schema: event_schema.EventSchema, raw_format: str = "json") -> RawEvents:
         """The raw events this run must curate (with bookmarks, only those not committed yet)."""
         ...
 
@@ -133,9 +155,12 @@ class GlueJobIO:
         """Glue's session."""
         return self._spark
 
-    def read_raw_events(self, path: str, schema: event_schema.EventSchema) -> RawEvents:
+    def read_raw_events(self, path: str, schema: event_schema.EventSchema, raw_format: str = "json") -> RawEvents:
         """The objects under ``path`` the bookmark has not seen, each declared field of varying JSON type as text."""
         from awsglue.gluetypes import ChoiceType
+
+        if raw_format == "parquet":
+            return self._read_parquet(path, schema)
 
         # transformation_ctx names this read in the bookmark state; the bookmark advances only at commit().
         # GZIP is recognised by Firehose's .gz object suffix; groupFiles batches its many small objects into tasks.
@@ -156,6 +181,20 @@ class GlueJobIO:
         # error frame is not documented.
         errors: DataFrame | None = raw.errorsAsDynamicFrame().toDF() if raw.errorsCount() else None
         return RawEvents(events, errors)
+
+    def _read_parquet(self, path: str, schema: event_schema.EventSchema) -> RawEvents:
+        """Parquet objects the bookmark has not seen; Firehose converted them, so no record is malformed."""
+        # Same transformation_ctx as the JSON read: switching the format keeps the bookmark's place. groupFiles is
+        # for row formats only; Firehose's Parquet objects are one 64-128 MB buffer each.
+        raw = self._glue_context.create_dynamic_frame.from_options(
+            connection_type="s3",
+            connection_options={"paths": [path], "recurse": True},
+            format="parquet",
+            transformation_ctx="raw_events",
+        )
+        events: DataFrame = transforms.timestamps_as_text(raw.toDF(), schema).persist(StorageLevel.MEMORY_AND_DISK)
+        events.count()
+        return RawEvents(events, None)
 
     def commit(self) -> None:
         """Advance the bookmark past the objects this run read."""
@@ -254,7 +293,7 @@ def run(io: JobIO, arguments: JobArguments, run_date: dt.date) -> transforms.Cur
     spark = io.spark
     schema = event_schema.load_schema(read_schema_source(spark, arguments.event_schema))
     devices = read_devices(spark, arguments.devices_path).cache()
-    raw = io.read_raw_events(arguments.raw_path, schema)
+    raw = io.read_raw_events(arguments.raw_path, schema, arguments.raw_format)
 
     result = transforms.curate(raw.events, devices, schema, reader_errors=raw.reader_errors)
     counts = result.counts

@@ -3,9 +3,10 @@
     python -m glue_jobs.curate_events.local --raw_path tests/glue_jobs/fixtures \\
         --curated_path outputs/curate-local/curated --quarantine_path outputs/curate-local/quarantine
 
-reads every JSON-lines file under ``--raw_path`` (``.gz`` too), writes the curated zone and the quarantine as the job
-does on Glue, and prints the run's counts. ``--devices_path`` and ``--event_schema`` default to the files the job
-ships with. Run it twice: the second run finds every reading curated already and adds nothing.
+reads every JSON-lines file under ``--raw_path`` (``.gz`` too), or every Parquet file with ``--raw_format parquet``,
+writes the curated zone and the quarantine as the job does on Glue, and prints the run's counts. ``--devices_path``
+and ``--event_schema`` default to the files the job ships with. Run it twice: the second run finds every reading
+curated already and adds nothing.
 
 Glue's DynamicFrame reader does not fail on a malformed JSON record: it leaves it out of the frame and reports it as
 an error record (``errorsAsDynamicFrame``). ``LocalJobIO`` reads with Spark's JSON reader, which keeps such a line in
@@ -57,8 +58,12 @@ class LocalJobIO:
         """The local session."""
         return self._spark
 
-    def read_raw_events(self, path: str, schema: EventSchema) -> job.RawEvents:
+    def read_raw_events(self, path: str, schema: EventSchema, raw_format: str = "json") -> job.RawEvents:
         """Every record under ``path``; the lines that are not JSON as Glue's error records."""
+        if raw_format == "parquet":
+            # Firehose's converted objects: typed columns, nothing malformed (failed conversions are in errors/).
+            parquet = self._spark.read.option("recursiveFileLookup", "true").parquet(path)
+            return job.RawEvents(transforms.timestamps_as_text(parquet, schema), None)
         # PERMISSIVE keeps a line Spark cannot parse as its text in _corrupt_record; the column exists only when at
         # least one line is malformed.
         lines = (
@@ -107,6 +112,7 @@ def local_session(master: str = "local[2]") -> SparkSession:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
@@ -120,6 +126,9 @@ def _arguments(argv: Sequence[str] | None) -> job.JobArguments:
     parser.add_argument("--quarantine_path", required=True, help="the quarantine: GZIP JSON lines by run date")
     parser.add_argument("--devices_path", default=str(DEVICES_FILE), help="the device table (%(default)s)")
     parser.add_argument("--event_schema", default=str(SCHEMA_FILE), help="the event schema (%(default)s)")
+    parser.add_argument(
+        "--raw_format", choices=job.RAW_FORMATS, default="json", help="what --raw_path holds (%(default)s)"
+    )
     return job.JobArguments(**vars(parser.parse_args(argv)))
 
 

@@ -50,6 +50,7 @@ from pyspark.sql.types import (
     NumericType,
     StringType,
     StructType,
+    TimestampNTZType,
     TimestampType,
 )
 
@@ -269,6 +270,26 @@ def _field_failures(spec: FieldSpec, source: DataType) -> list[Column]:
         # NaN compares greater than every number in Spark; it is reported as not_finite only.
         failures.append(failing(OUT_OF_RANGE, ~sf.isnan(typed) & ~infinite & out_of_range))
     return failures
+
+
+def timestamps_as_text(df: DataFrame, schema: EventSchema) -> DataFrame:
+    """Declared timestamps read from Parquet as the transform's ISO-8601 UTC text (milliseconds only if non-zero).
+
+    Firehose's Parquet conversion stores ``event_time`` as a timestamp; the job validates and partitions by the
+    text the JSON objects carry, so it gets that text back. Expects a UTC session, as the job runs.
+    """
+    converted: dict[str, Column] = {}
+    for spec in schema.fields:
+        if spec.type != "timestamp" or spec.name not in df.columns:
+            continue
+        if not isinstance(df.schema[spec.name].dataType, TimestampType | TimestampNTZType):
+            continue
+        moment = _col(spec.name)
+        whole = sf.date_format(moment, "yyyy-MM-dd'T'HH:mm:ss'Z'")
+        converted[spec.name] = sf.when(sf.date_format(moment, "SSS") == "000", whole).otherwise(
+            sf.date_format(moment, "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
+        )
+    return df.withColumns(converted) if converted else df
 
 
 def ensure_fields(df: DataFrame, schema: EventSchema) -> DataFrame:

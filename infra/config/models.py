@@ -46,6 +46,8 @@ LOG_RETENTION_DAYS = (
 # (the CDK refuses an interval under 60 s).
 DYNAMIC_PARTITIONING_MIN_BUFFER_MB = 64
 DYNAMIC_PARTITIONING_MIN_INTERVAL_SECONDS = 60
+# Firehose's record format conversion also needs a buffer of at least 64 MiB (large row groups make good Parquet).
+FORMAT_CONVERSION_MIN_BUFFER_MB = 64
 
 # Every physical name starts with `<PROJECT>-<environment>` (EnvironmentSettings.resource_prefix).
 PROJECT = "ml-data-lake"
@@ -227,6 +229,23 @@ class FirehoseSettings(_Settings):
         description="Reserved concurrency of the transformation Lambda; null reserves none "
         "(new accounts often allow only 10 in all, and any reservation then fails the deploy).",
     )
+    record_format: Literal["json", "parquet"] = Field(
+        default="json",
+        description="Format of the raw zone's event objects: `json` (GZIP JSON lines) or `parquet` (Firehose "
+        "converts each transformed record with the declared raw table's schema; Snappy Parquet, buffer of at "
+        "least 64 MB). Objects already delivered keep their format: see docs/architecture.md before switching.",
+    )
+
+    @model_validator(mode="after")
+    def _format_conversion_buffer(self) -> FirehoseSettings:
+        if self.record_format == "parquet" and self.buffer_size_mb < FORMAT_CONVERSION_MIN_BUFFER_MB:
+            raise FieldError(
+                "buffer_size_mb",
+                self.buffer_size_mb,
+                f"must be at least {FORMAT_CONVERSION_MIN_BUFFER_MB} when record_format is 'parquet' "
+                "(Firehose record format conversion)",
+            )
+        return self
 
     @model_validator(mode="after")
     def _dynamic_partitioning_buffer(self) -> FirehoseSettings:

@@ -10,6 +10,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
@@ -56,7 +57,7 @@ def prefix_access(bucket: s3.IBucket, prefixes: tuple[str, ...], *, write: bool)
 
 
 class CurateJob(Construct):
-    """A Glue 5.1 PySpark job: raw JSON events in, validated and enriched Snappy Parquet out, bad rows quarantined.
+    """A Glue 5.1 PySpark job: raw JSON or Parquet events in, validated and enriched Parquet out, bad rows quarantined.
 
     A failed run, also one started outside the workflow, is published to the alert topic.
     """
@@ -75,6 +76,7 @@ class CurateJob(Construct):
         quarantine_prefix: str,
         temp_prefix: str,
         event_schema: str,
+        raw_format: str,
         key: kms.IKey,
         security: GlueSecurity,
         settings: GlueSettings,
@@ -94,14 +96,7 @@ class CurateJob(Construct):
             "curated_path": curated_zone.s3_url_for_object(curated_prefix),
             "quarantine_path": curated_zone.s3_url_for_object(quarantine_prefix),
         }
-        self.log_group = encrypted_log_group(
-            self,
-            "Logs",
-            key=key,
-            retention_days=log_retention_days,
-            removal=removal,
-            log_group_name=f"/aws-glue/jobs/{name}",
-        )  # under /aws-glue/jobs/, where the security configuration lets Glue use the key
+        self.log_group = self._log_group(key=key, retention_days=log_retention_days, removal=removal)
         self.job = self._job(
             job_dir,
             security=security,
@@ -110,6 +105,8 @@ class CurateJob(Construct):
             arguments={
                 **{f"--{argument}": path for argument, path in self.paths.items()},
                 "--event_schema": event_schema,
+                # What Firehose delivers (firehose.record_format): GZIP JSON lines or Parquet.
+                "--raw_format": raw_format,
                 "--TempDir": curated_zone.s3_url_for_object(temp_prefix),
             },
         )
@@ -121,6 +118,17 @@ class CurateJob(Construct):
             connection=connection,
         )
         self.failures = self._alert_on_failures(alerts.topic)
+
+    def _log_group(self, *, key: kms.IKey, retention_days: int, removal: RemovalPolicy) -> logs.LogGroup:
+        """The job's log group, under /aws-glue/jobs/, where the security configuration lets Glue use the key."""
+        return encrypted_log_group(
+            self,
+            "Logs",
+            key=key,
+            retention_days=retention_days,
+            removal=removal,
+            log_group_name=f"/aws-glue/jobs/{self.name}",
+        )
 
     def _role(self, *, description: str) -> ManagedPolicyRole:
         """The job's own role: every grant of the job lands in its managed policy."""

@@ -1,4 +1,4 @@
-"""The Firehose delivery stream from the ingest stream to the raw zone: transform, partition, compress, encrypt."""
+"""The Firehose delivery stream from the ingest stream to the raw zone: transform, partition, convert or compress."""
 
 from __future__ import annotations
 
@@ -16,15 +16,18 @@ from infra.config import FirehoseSettings
 from infra.constructs.alarms import AlertTarget, alarm
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
+from infra.constructs.raw_events_table import RawEventsTable
 from infra.nag import acknowledge
 from infra.workload import serves
 
+# The raw zone's folder of events: Firehose writes under it, the job curates it, the raw table is declared over it.
+RAW_EVENTS = "events/"
 # Hive-style prefixes, so crawlers and Athena see year/month/day/hour (and device_id) as partition columns.
 # `!{timestamp:...}` is the record's arrival time in UTC; `yyyy` is the calendar year (`YYYY` is the week year).
-TIME_PREFIX = "events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
+TIME_PREFIX = RAW_EVENTS + "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
 # With device partitioning the transform returns the keys, the time ones taken from the reading's own timestamp.
 DEVICE_PREFIX = (
-    "events/device_id=!{partitionKeyFromLambda:device_id}/year=!{partitionKeyFromLambda:year}/"
+    RAW_EVENTS + "device_id=!{partitionKeyFromLambda:device_id}/year=!{partitionKeyFromLambda:year}/"
     "month=!{partitionKeyFromLambda:month}/day=!{partitionKeyFromLambda:day}/hour=!{partitionKeyFromLambda:hour}/"
 )
 # Records Firehose could not transform, partition or deliver, kept apart by the kind of failure.
@@ -58,7 +61,7 @@ def _drop_unused_cidr_mapping(stack: Stack) -> None:
 
 
 class RawZoneDelivery(Construct):
-    """Firehose from a Kinesis stream to the raw zone: Lambda transform, GZIP, SSE-KMS, logged and alarmed."""
+    """Firehose from a Kinesis stream to the raw zone: Lambda transform, GZIP JSON or Parquet, SSE-KMS, alarmed."""
 
     def __init__(
         self,
@@ -69,6 +72,7 @@ class RawZoneDelivery(Construct):
         raw_zone: s3.IBucket,
         key: kms.IKey,
         transform: lambda_.IFunction,
+        table: RawEventsTable,
         settings: FirehoseSettings,
         log_group_name: str,
         log_retention_days: int,
@@ -93,7 +97,7 @@ class RawZoneDelivery(Construct):
             self, "Role", service="firehose.amazonaws.com", description="Delivers the ingest stream to the raw zone."
         )
         destination = self._destination(
-            raw_zone, transform=transform, key=key, settings=settings, dynamic_partitioning=by_device
+            raw_zone, transform=transform, key=key, settings=settings, dynamic_partitioning=by_device, table=table
         )
         self.delivery_stream = firehose.DeliveryStream(
             self,
@@ -104,6 +108,8 @@ class RawZoneDelivery(Construct):
         )
         _drop_unused_cidr_mapping(Stack.of(self))
         self._grant_delivery(raw_zone=raw_zone, key=key, transform=transform)
+        if settings.record_format == "parquet":
+            self._grant_schema_read(table=table, key=key)
         # Firehose checks at creation that its role can write the bucket.
         self.delivery_stream.node.add_dependency(self.role.policy)
         acknowledge(
@@ -142,8 +148,10 @@ class RawZoneDelivery(Construct):
         key: kms.IKey,
         settings: FirehoseSettings,
         dynamic_partitioning: bool,
+        table: RawEventsTable,
     ) -> firehose.S3Bucket:
-        """The raw zone as Firehose writes it: transformed, partitioned, buffered, GZIP, SSE-KMS, logged."""
+        """The raw zone as Firehose writes it: transformed, partitioned, buffered, GZIP or Parquet, SSE-KMS, logged."""
+        to_parquet = settings.record_format == "parquet"
         return firehose.S3Bucket(
             raw_zone,
             # The S3 destination would grant its role read and write on the bucket, deletes included: it gets the
@@ -160,9 +168,22 @@ class RawZoneDelivery(Construct):
             ],
             buffering_interval=Duration.seconds(settings.buffer_interval_seconds),
             buffering_size=Size.mebibytes(settings.buffer_size_mb),
-            compression=firehose.Compression.GZIP,
+            # Parquet compresses its own pages (Snappy); Firehose refuses a second compression on top of it.
+            compression=None if to_parquet else firehose.Compression.GZIP,
+            data_format_conversion=_to_parquet(table) if to_parquet else None,
             encryption_key=key,
             logging_config=firehose.EnableLogging(self.log_group),
+        )
+
+    def _grant_schema_read(self, *, table: RawEventsTable, key: kms.IKey) -> None:
+        """Record format conversion reads the declared table's columns from the catalog, encrypted with the lake key."""
+        table.grant_schema_read(self.role)
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"glue.{Stack.of(self).region}.amazonaws.com"}},
+            )
         )
 
     def _grant_delivery(self, *, raw_zone: s3.IBucket, key: kms.IKey, transform: lambda_.IFunction) -> None:
@@ -191,3 +212,19 @@ class RawZoneDelivery(Construct):
             reason="Firehose writes objects under keys it computes at delivery time (events/... and errors/... with "
             "the date and device in them), so the role needs the raw zone's object keys, and no other bucket's.",
         )
+
+
+def _to_parquet(table: RawEventsTable) -> firehose.DataFormatConversionProps:
+    """JSON records (as the transform returns them) to Snappy Parquet, with the declared table's columns.
+
+    The OpenX deserializer reads the transform's `event_time` (ISO-8601 UTC with Z, milliseconds when there are
+    some) as a timestamp; fields the table does not declare are left out of the Parquet rows. A record that does not
+    convert goes to the error prefix as `format-conversion-failed`.
+    """
+    return firehose.DataFormatConversionProps(
+        input_format=firehose.InputFormat.OPENX_JSON,
+        output_format=firehose.OutputFormat.PARQUET,
+        # LATEST: a new schema version of the table (a new field in the schema file) is picked up without a redeploy
+        # of the stream.
+        schema_configuration=firehose.SchemaConfiguration.from_cfn_table(table.table, version_id="LATEST"),
+    )

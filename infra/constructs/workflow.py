@@ -1,4 +1,4 @@
-"""The Step Functions workflow that crawls the raw zone, runs the curation job and crawls the curated zone."""
+"""The Step Functions workflow that runs the curation job and crawls the curated zone."""
 
 from __future__ import annotations
 
@@ -38,9 +38,11 @@ ALARM_PERIOD = Duration.minutes(5)
 
 
 class CurationWorkflow(Construct):
-    """Crawl raw → curate (Glue job, .sync) → crawl curated; any failure is published to the alert topic, then Fail.
+    """Curate (Glue job, .sync) → crawl curated; any failure is published to the alert topic, then Fail.
 
-    A time-out is not caught inside the workflow, so an alarm on timed-out executions reports it.
+    The raw zone is not crawled: its table is declared from the event schema, with partition projection
+    (infra/constructs/raw_events_table.py), so there is nothing a crawl of it would add. A time-out is not caught
+    inside the workflow, so an alarm on timed-out executions reports it.
     """
 
     def __init__(
@@ -49,7 +51,6 @@ class CurationWorkflow(Construct):
         id: str,
         *,
         name: str,
-        raw_crawler: ZoneCrawler,
         curate_job: CurateJob,
         curated_crawler: ZoneCrawler,
         alerts: AlertTarget,
@@ -71,11 +72,7 @@ class CurationWorkflow(Construct):
             cause_path="$.failure.Cause",
         )
         self._notify = self._notification(alerts.topic, workflow=name)
-        start = self._crawl(
-            "Raw",
-            raw_crawler,
-            then=self._curate(curate_job, then=self._crawl_curated(curated_crawler, after=after_curated_crawl)),
-        )
+        start = self._curate(curate_job, then=self._crawl_curated(curated_crawler, after=after_curated_crawl))
         self.log_group = encrypted_log_group(
             self,
             "Logs",
@@ -92,7 +89,7 @@ class CurationWorkflow(Construct):
             "StateMachine",
             state_machine_name=name,
             role=self.role,
-            comment="Crawl the raw zone, curate it with the Glue job, crawl the curated zone; alert on failure.",
+            comment="Curate the raw zone with the Glue job, crawl the curated zone; alert on failure.",
             definition_body=sfn.DefinitionBody.from_chainable(start),
             timeout=timeout,
             tracing_enabled=True,
@@ -162,7 +159,7 @@ class CurationWorkflow(Construct):
             arguments=sfn.TaskInput.from_object({f"--{argument}": path for argument, path in job.paths.items()}),
             result_selector={"JobRunId.$": "$.Id", "JobRunState.$": "$.JobRunState"},
             result_path="$.curation",
-            comment="Raw JSON events to curated Parquet; bad rows to quarantine.",
+            comment="Raw events to curated Parquet; bad rows to quarantine.",
         )
         curate.add_retry(
             errors=[JOB_BUSY],
@@ -177,7 +174,7 @@ class CurationWorkflow(Construct):
 
     def _crawl_curated(self, crawler: ZoneCrawler, *, after: sfn.IChainable | None) -> sfn.IChainable:
         """Crawl the curated zone, then run what comes after it (the ML unit's job), then succeed."""
-        succeeded = sfn.Succeed(self, "Succeeded", comment="Both zones crawled and the curated zone up to date.")
+        succeeded = sfn.Succeed(self, "Succeeded", comment="The curated zone up to date and crawled.")
         then = succeeded if after is None else self._after_curated_crawl(after, succeeded)
         return self._crawl("Curated", crawler, then=then)
 

@@ -1,4 +1,4 @@
-"""Batch processing: Glue crawlers and the curation job, the Step Functions workflow that runs them, Athena."""
+"""Batch processing: the curation job, the curated zone's crawler, the workflow that runs them, Athena."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from infra.constructs.alarms import AlertTarget
 from infra.constructs.athena import QueryWorkgroup
 from infra.constructs.crawlers import ZoneCrawler
 from infra.constructs.curate_job import CurateJob
+from infra.constructs.delivery_stream import RAW_EVENTS
 from infra.constructs.glue_connection import GlueVpcConnection
 from infra.constructs.glue_security import GlueSecurity
 from infra.constructs.ml_processing import ProcessingJobResources
@@ -25,18 +26,17 @@ from infra.constructs.workflow import CurationWorkflow
 from infra.schema import event_schema_argument
 
 GLUE_JOBS = Path(__file__).resolve().parents[2] / "glue_jobs"
-# Where each kind of data lives in the zones (the raw prefix is the one Firehose writes to).
-RAW_EVENTS = "events/"
+# Where each kind of data lives in the curated zone (the raw zone's RAW_EVENTS is the folder Firehose writes to).
 CURATED_EVENTS = "events/"
 QUARANTINE = "quarantine/"
 GLUE_TEMP = "glue-temp/"
-# Crawlers name each table after its table prefix and folder: raw_events, curated_events, curated_quarantine.
-RAW_TABLE_PREFIX = "raw_"
+# The crawler names each table after its table prefix and folder: curated_events, curated_quarantine. The raw zone's
+# table, raw_events, is declared by the Ingestion stack from the event schema (infra/constructs/raw_events_table.py).
 CURATED_TABLE_PREFIX = "curated_"
 
 
 class ProcessingStack(Stack):
-    """Crawl raw → curate → crawl curated, on a schedule or by hand, with failures sent to the alert topic."""
+    """Curate → crawl curated, on a schedule or by hand, with failures sent to the alert topic."""
 
     def __init__(
         self,
@@ -59,8 +59,8 @@ class ProcessingStack(Stack):
         super().__init__(scope, id, **kwargs)
         prefix = settings.resource_prefix
         security = GlueSecurity(self, "GlueSecurity", key=lake_key, name=prefix)
-        self.raw_crawler, self.curated_crawler = self._crawlers(
-            prefix, raw_zone=raw_zone, curated_zone=curated_zone, database=database, key=lake_key, security=security
+        self.curated_crawler = self._curated_crawler(
+            prefix, curated_zone=curated_zone, database=database, key=lake_key, security=security
         )
         self.curate_job = self._curate_job(
             settings,
@@ -80,7 +80,6 @@ class ProcessingStack(Stack):
             self,
             "Workflow",
             name=f"{prefix}-curation",
-            raw_crawler=self.raw_crawler,
             curate_job=self.curate_job,
             curated_crawler=self.curated_crawler,
             alerts=alerts,
@@ -94,7 +93,7 @@ class ProcessingStack(Stack):
         )
         if self.ml_step:
             self.ml_step.grant_run(self.workflow.role)
-        self.workflow.node.add_dependency(self.curate_job, self.raw_crawler, self.curated_crawler)
+        self.workflow.node.add_dependency(self.curate_job, self.curated_crawler)
         self.workgroup = self._workgroup(prefix, settings, query_results=query_results, database=database, key=lake_key)
         self._outputs()
 
@@ -130,6 +129,7 @@ class ProcessingStack(Stack):
             quarantine_prefix=QUARANTINE,
             temp_prefix=GLUE_TEMP,
             event_schema=event_schema_argument(),
+            raw_format=settings.firehose.record_format,
             key=key,
             security=security,
             settings=settings.glue,
@@ -162,38 +162,28 @@ class ProcessingStack(Stack):
             tags={"Environment": settings.name, **settings.tags},
         )
 
-    def _crawlers(
+    def _curated_crawler(
         self,
         prefix: str,
         *,
-        raw_zone: s3.IBucket,
         curated_zone: s3.IBucket,
         database: glue.IDatabase,
         key: kms.IKey,
         security: GlueSecurity,
-    ) -> tuple[ZoneCrawler, ZoneCrawler]:
-        """One crawler per zone, each writing its own tables of the lake's database."""
-        common: dict[str, Any] = {"database": database, "key": key, "security": security}
-        raw = ZoneCrawler(
-            self,
-            "RawCrawler",
-            name=f"{prefix}-raw",
-            zone=raw_zone,
-            folders=(RAW_EVENTS,),
-            table_prefix=RAW_TABLE_PREFIX,
-            **common,
-        )
-        curated = ZoneCrawler(
+    ) -> ZoneCrawler:
+        """The curated zone's crawler; the raw zone needs none (its table is declared, its partitions projected)."""
+        return ZoneCrawler(
             self,
             "CuratedCrawler",
             name=f"{prefix}-curated",
             zone=curated_zone,
             # The quarantine is crawled too, so rejected rows can be queried next to the curated ones.
             folders=(CURATED_EVENTS, QUARANTINE),
+            database=database,
             table_prefix=CURATED_TABLE_PREFIX,
-            **common,
+            key=key,
+            security=security,
         )
-        return raw, curated
 
     def _workgroup(
         self,
@@ -222,7 +212,6 @@ class ProcessingStack(Stack):
         state_machine = self.workflow.state_machine
         CfnOutput(self, "StateMachineArn", value=state_machine.state_machine_arn, description="Start runs here.")
         CfnOutput(self, "CurateJobName", value=self.curate_job.name, description="The Glue ETL job.")
-        CfnOutput(self, "RawCrawlerName", value=self.raw_crawler.name, description="Crawls the raw zone's events/.")
         CfnOutput(
             self,
             "CuratedCrawlerName",

@@ -37,6 +37,7 @@ def test_the_script_imports_without_the_glue_runtime_and_needs_it_only_to_run() 
         "quarantine_path",
         "devices_path",
         "event_schema",
+        "raw_format",
     )
     with pytest.raises(ModuleNotFoundError, match="awsglue"):
         job.main(["job.py"])

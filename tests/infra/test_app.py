@@ -65,6 +65,7 @@ TAGGABLE_TYPES = {
 UNTAGGABLE_TYPES = {
     "AWS::KMS::Alias",
     "AWS::Glue::Database",  # CloudFormation takes no tags for a Glue database
+    "AWS::Glue::Table",  # nor for a Glue table (the raw zone's, declared; its partitions are projected, not stored)
     "AWS::Logs::LogStream",
     "AWS::SNS::TopicPolicy",
     "AWS::SNS::Subscription",

@@ -88,7 +88,7 @@ def test_every_crawler_and_job_runs_with_the_security_configuration(sandbox: Syn
     (configuration,) = template.find_resources("AWS::Glue::SecurityConfiguration")
     crawlers = template.find_resources("AWS::Glue::Crawler")
     jobs = template.find_resources("AWS::Glue::Job")
-    assert len(crawlers) == 2
+    assert len(crawlers) == 1
     assert len(jobs) == 1
     for crawler in crawlers.values():
         assert crawler["Properties"]["CrawlerSecurityConfiguration"] == {"Ref": configuration}
@@ -96,7 +96,7 @@ def test_every_crawler_and_job_runs_with_the_security_configuration(sandbox: Syn
         assert job["Properties"]["SecurityConfiguration"] == {"Ref": configuration}
 
 
-@pytest.mark.parametrize("role", ["RawCrawlerRole", "CuratedCrawlerRole", "CurateJobRole"])
+@pytest.mark.parametrize("role", ["CuratedCrawlerRole", "CurateJobRole"])
 def test_glue_roles_may_create_encrypted_log_groups_only_under_aws_glue(sandbox: Synthesized, role: str) -> None:
     # Glue creates its log groups as the role and associates the security configuration's key with them.
     grants = _grants(_statements_of_role(sandbox.template("Processing"), role))
@@ -115,7 +115,7 @@ def test_glue_roles_may_create_encrypted_log_groups_only_under_aws_glue(sandbox:
 
 @pytest.mark.parametrize(
     ("zone", "table_prefix", "folders"),
-    [("raw", "raw_", ["events/"]), ("curated", "curated_", ["events/", "quarantine/"])],
+    [("curated", "curated_", ["events/", "quarantine/"])],
 )
 def test_crawler_catalogs_its_zone_into_the_lake_database(
     sandbox: Synthesized, zone: str, table_prefix: str, folders: list[str]
@@ -130,7 +130,7 @@ def test_crawler_catalogs_its_zone_into_the_lake_database(
     assert all(target["Exclusions"] == ["_*", "_*/**", "**/_*", "**/_*/**"] for target in targets)
 
 
-@pytest.mark.parametrize("zone", ["raw", "curated"])
+@pytest.mark.parametrize("zone", ["curated"])
 def test_crawler_adds_new_folders_only_and_logs_schema_changes(sandbox: Synthesized, zone: str) -> None:
     crawler = _one(
         sandbox.template("Processing"), "AWS::Glue::Crawler", {"Name": Match.string_like_regexp(f"-{zone}$")}
@@ -146,7 +146,7 @@ def test_crawler_adds_new_folders_only_and_logs_schema_changes(sandbox: Synthesi
 
 @pytest.mark.parametrize(
     ("role", "zone", "folders"),
-    [("RawCrawlerRole", "raw", ["events"]), ("CuratedCrawlerRole", "curated", ["events", "quarantine"])],
+    [("CuratedCrawlerRole", "curated", ["events", "quarantine"])],
 )
 def test_crawler_role_reads_only_its_folders_and_writes_only_its_tables(
     sandbox: Synthesized, role: str, zone: str, folders: list[str]
@@ -408,7 +408,6 @@ def test_outputs_name_what_a_user_runs_by_hand(sandbox: Synthesized) -> None:
     assert {
         "StateMachineArn",
         "CurateJobName",
-        "RawCrawlerName",
         "CuratedCrawlerName",
         "AthenaWorkGroup",
         "QuarantinePath",

@@ -109,9 +109,9 @@ def test_every_service_role_admits_its_service_only_for_this_account(
             service_name, resource = trust.source_arn.split(":", 1)
             assert _text(conditions["ArnLike"]["aws:SourceArn"]).endswith(f":{service_name}:*:*:{resource}")
         checked += 1
-    # Glue (3), Step Functions, EventBridge (2), Lambda, Firehose, flow logs, CloudTrail, SageMaker consumers; the
-    # analytics crawler, notifier and Firehose, and where analytics is enabled the Flink application
-    assert checked == 14 + synthesized[env].settings.analytics.enabled
+    # Glue (curated crawler, job), Step Functions, EventBridge (2), Lambda, Firehose, flow logs, CloudTrail, SageMaker
+    # consumers; the analytics crawler, notifier and Firehose, and where analytics is enabled the Flink application
+    assert checked == 13 + synthesized[env].settings.analytics.enabled
 
 
 def test_a_role_for_a_service_whose_trust_keys_are_unknown_is_refused() -> None:

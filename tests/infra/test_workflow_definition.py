@@ -31,8 +31,9 @@ OTHER_STACKS = {
     "IsolatedSubnet2": "subnet-0123456789abcdef2",
     "ModelRegistryTable": "placeholder-model-registry",
 }
-ZONES = ("Raw", "Curated")
-TASKS = ("StartRawCrawler", "GetRawCrawler", "CurateEvents", "StartCuratedCrawler", "GetCuratedCrawler")
+# The raw zone's table is declared with partition projection: only the curated zone is crawled.
+ZONES = ("Curated",)
+TASKS = ("CurateEvents", "StartCuratedCrawler", "GetCuratedCrawler")
 
 
 def render(value: Any) -> str:
@@ -120,14 +121,8 @@ def _happy_path(definition: dict[str, Any]) -> list[str]:
     raise AssertionError(f"the happy path loops at {name}: {path}")
 
 
-def test_happy_path_crawls_raw_curates_then_crawls_curated(definition: dict[str, Any]) -> None:
+def test_happy_path_curates_then_crawls_curated(definition: dict[str, Any]) -> None:
     assert _happy_path(definition) == [
-        "PrepareRawCrawl",
-        "StartRawCrawler",
-        "WaitForRawCrawler",
-        "GetRawCrawler",
-        "IsRawCrawlerReady",
-        "DidRawCrawlSucceed",
         "CurateEvents",
         "PrepareCuratedCrawl",
         "StartCuratedCrawler",
@@ -310,7 +305,7 @@ def test_asl_validator_accepts_the_definition(definition: dict[str, Any], tmp_pa
 def test_asl_validator_rejects_a_broken_definition(definition: dict[str, Any], tmp_path: Path) -> None:
     # Given the same definition with a transition to a state that does not exist
     broken = json.loads(json.dumps(definition))
-    broken["States"]["PrepareRawCrawl"]["Next"] = "NoSuchState"
+    broken["States"]["PrepareCuratedCrawl"]["Next"] = "NoSuchState"
     path = tmp_path / "broken.asl.json"
     path.write_text(json.dumps(broken))
     # Then the validator refuses it (so the test above can fail)

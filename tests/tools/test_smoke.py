@@ -109,7 +109,7 @@ class Lake:
         return finish
 
     def answer_discovery(self) -> None:
-        """Glue's answers to the smoke test's discovery: the job and the two crawlers."""
+        """Glue's answers to the smoke test's discovery: the job and the curated zone's crawler."""
         self.glue_stub.add_response(
             "get_job",
             {
@@ -125,7 +125,7 @@ class Lake:
             },
             {"JobName": JOB},
         )
-        for name, bucket, prefix in ((f"{WORKFLOW}-raw", RAW, "raw_"), (f"{WORKFLOW}-curated", CURATED, "curated_")):
+        for name, bucket, prefix in ((f"{WORKFLOW}-curated", CURATED, "curated_"),):
             self.glue_stub.add_response(
                 "get_crawler",
                 {
@@ -152,12 +152,12 @@ OUTPUTS = {
         "IngestStreamName": STREAM,
         "IngestStreamArn": f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{STREAM}",
         "DeliveryStreamName": DELIVERY,
+        "RawEventsTableName": "raw_events",
         "ShardPlan": "1 shard(s) = ...",
     },
     "MlDataLake-sandbox-Processing": {
         "StateMachineArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{WORKFLOW}",
         "CurateJobName": JOB,
-        "RawCrawlerName": f"{WORKFLOW}-raw",
         "CuratedCrawlerName": f"{WORKFLOW}-curated",
         "QuarantinePath": f"s3://{CURATED}/quarantine/",
     },
@@ -318,7 +318,7 @@ def test_discovery_reads_names_from_the_outputs_and_the_deployed_resources(lake:
     assert pipeline.logs == {
         "firehose": "MlDataLake-sandbox-Ingestion-DeliveryLogGroup-1",
         "job": f"/aws-glue/jobs/{JOB}",
-        "crawlers": f"the /aws-glue/crawlers* log groups (crawlers {WORKFLOW}-raw, {WORKFLOW}-curated)",
+        "crawlers": f"the /aws-glue/crawlers* log groups (crawlers {WORKFLOW}-curated)",
         "transform": "/aws/lambda/MlDataLake-sandbox-Ingestion-TransformFunction-1",
         "workflow": WORKFLOW_LOGS,
         "quarantine": f"s3://{CURATED}/quarantine/",
@@ -402,7 +402,7 @@ def test_a_failed_workflow_execution_says_which_state_failed_and_where_to_look(
         f"#/v2/executions/details/{arn}",
         f"the workflow's log group: {WORKFLOW_LOGS}",
         f"the Glue job {JOB}: CloudWatch log group /aws-glue/jobs/{JOB}",
-        f"the crawlers: the /aws-glue/crawlers* log groups (crawlers {WORKFLOW}-raw, {WORKFLOW}-curated)",
+        f"the crawlers: the /aws-glue/crawlers* log groups (crawlers {WORKFLOW}-curated)",
     ]
     assert _lines(report, "ok")[-1] == f"ok    started workflow execution {execution}"
 
@@ -461,7 +461,7 @@ def test_missing_glue_tables_are_named_with_what_was_found(lake: Lake) -> None:
     assert failure is not None
     assert failure.problem == f"Glue database {DATABASE} lacks table(s) curated_events (found: raw_events)"
     assert failure.where == [
-        f"the crawlers: the /aws-glue/crawlers* log groups (crawlers {WORKFLOW}-raw, {WORKFLOW}-curated)",
+        f"the crawlers: the /aws-glue/crawlers* log groups (crawlers {WORKFLOW}-curated)",
         "the crawl states of the workflow execution above",
     ]
 
