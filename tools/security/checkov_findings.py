@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.nag import require_full_sentence
+from tools.security.metadata import Use, reason_problem, resource_acknowledgments
 from tools.security.model import ROOT, Acknowledgment, Finding, Status, construct_paths, load_template, relative
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -90,7 +90,7 @@ def scan(
     for check in results.get("passed_checks", []):
         environment, _ = copies[check["file_path"]]
         passed[environment] = passed.get(environment, 0) + 1
-    used: set[tuple[str, str, str, str]] = set()
+    used: set[Use] = set()
     for check in results.get("failed_checks", []):
         environment, stack = copies[check["file_path"]]
         logical_id = str(check["resource"]).split(".", 1)[-1]
@@ -100,7 +100,7 @@ def scan(
         reason = None
         if comment is not None:
             used.add((environment, stack, logical_id, check_id))
-            problem = _reason_problem(comment)
+            problem = reason_problem(comment, what="checkov skip")
             status = "unacknowledged" if problem else "acknowledged"
             reason = problem or comment
         findings.append(
@@ -138,49 +138,15 @@ def scan(
             )
         )
 
-    acknowledgments: list[Acknowledgment] = []
-    for (environment, stack), template in originals.items():
-        paths = construct_paths(template)
-        for (logical_id, check_id), comment in sorted(skips(template).items()):
-            live = (environment, stack, logical_id, check_id) in used
-            resource = paths.get(logical_id, logical_id)
-            acknowledgments.append(
-                Acknowledgment(
-                    tool="checkov",
-                    environment=environment,
-                    stack=stack,
-                    rule=check_id,
-                    scope=resource,
-                    scope_kind="resource",
-                    reason=comment,
-                    covers=1 if live else 0,
-                )
-            )
-            if live:
-                continue
-            findings.append(
-                Finding(
-                    tool="checkov",
-                    ruleset="checkov",
-                    environment=environment,
-                    stack=stack,
-                    rule=check_id,
-                    resource=resource,
-                    logical_id=logical_id,
-                    severity="error",
-                    status="stale",
-                    reason="the check passes on this resource (or does not apply to it): remove the skip",
-                    message=f"skip of {check_id} on {resource}: the check no longer fails here",
-                    template=relative(templates[(environment, stack)], ROOT),
-                )
-            )
+    acknowledgments = resource_acknowledgments(
+        tool="checkov",
+        ruleset="checkov",
+        declared=skips,
+        originals=originals,
+        templates=templates,
+        used=used,
+        findings=findings,
+        noun="skip",
+        rule_word="check",
+    )
     return findings, acknowledgments, passed
-
-
-def _reason_problem(comment: str) -> str | None:
-    """Why a skip's comment is not an acceptable reason, or None."""
-    try:
-        require_full_sentence(comment, what="checkov skip")
-    except ValueError as error:
-        return str(error)
-    return None

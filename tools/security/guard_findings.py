@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.guard import METADATA_KEY
-from infra.nag import require_full_sentence
+from tools.security.metadata import Use, reason_problem, resource_acknowledgments
 from tools.security.model import (
     ROOT,
     Acknowledgment,
@@ -141,7 +141,7 @@ def scan(
     by_file = {str(path): key for key, path in templates.items()}
     known = controls(package)
     findings: list[Finding] = []
-    used: set[tuple[str, str, str, str]] = set()
+    used: set[Use] = set()
     originals = {key: load_template(path) for key, path in templates.items()}
     for entry in run_guard(list(templates.values()), package):
         environment, stack = by_file[str(entry["name"])]
@@ -152,7 +152,7 @@ def scan(
             status: Status = "unacknowledged"
             if reason is not None:
                 used.add((environment, stack, logical_id, control_id))
-                problem = _reason_problem(reason)
+                problem = reason_problem(reason, what="cfn-guard acknowledgment")
                 status, reason = ("unacknowledged", problem) if problem else ("acknowledged", reason)
             control = known.get(control_id)
             findings.append(
@@ -171,59 +171,15 @@ def scan(
                     template=relative(templates[(environment, stack)], ROOT),
                 )
             )
-    return findings, _acknowledgments(templates, originals, used, findings)
-
-
-def _acknowledgments(
-    templates: Mapping[tuple[str, str], Path],
-    originals: Mapping[tuple[str, str], dict[str, Any]],
-    used: set[tuple[str, str, str, str]],
-    findings: list[Finding],
-) -> list[Acknowledgment]:
-    """Every acknowledgment with what it covers; one that covers nothing also becomes a stale finding."""
-    result: list[Acknowledgment] = []
-    for (environment, stack), template in originals.items():
-        paths = construct_paths(template)
-        for (logical_id, control_id), reason in sorted(acknowledgments(template).items()):
-            live = (environment, stack, logical_id, control_id) in used
-            resource = paths.get(logical_id, logical_id)
-            result.append(
-                Acknowledgment(
-                    tool="cfn-guard",
-                    environment=environment,
-                    stack=stack,
-                    rule=control_id,
-                    scope=resource,
-                    scope_kind="resource",
-                    reason=reason,
-                    covers=1 if live else 0,
-                )
-            )
-            if not live:
-                findings.append(
-                    Finding(
-                        tool="cfn-guard",
-                        ruleset=RULESET,
-                        environment=environment,
-                        stack=stack,
-                        rule=control_id,
-                        resource=resource,
-                        logical_id=logical_id,
-                        severity="error",
-                        status="stale",
-                        reason="the control passes on this resource (or does not apply to it): remove the "
-                        "acknowledgment",
-                        message=f"acknowledgment of {control_id} on {resource}: the control no longer fails here",
-                        template=relative(templates[(environment, stack)], ROOT),
-                    )
-                )
-    return result
-
-
-def _reason_problem(reason: str) -> str | None:
-    """Why an acknowledgment's reason is not acceptable, or None."""
-    try:
-        require_full_sentence(reason, what="cfn-guard acknowledgment")
-    except ValueError as error:
-        return str(error)
-    return None
+    acknowledged = resource_acknowledgments(
+        tool="cfn-guard",
+        ruleset=RULESET,
+        declared=acknowledgments,
+        originals=originals,
+        templates=templates,
+        used=used,
+        findings=findings,
+        noun="acknowledgment",
+        rule_word="control",
+    )
+    return findings, acknowledged
