@@ -7,13 +7,13 @@ lists each one with its comment and fails on one that no longer skips anything.
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from typing import cast
 
 from aws_cdk import CfnResource, CustomResourceProviderBase, Stack
 from constructs import IConstruct
 
 from infra.guard import acknowledge_control
-from infra.nag import require_full_sentence
+from infra.resource_metadata import add_resource_acknowledgments
 
 _CHECK_ID = re.compile(r"^CKV2?_AWS_[0-9]+$")
 
@@ -23,22 +23,17 @@ def skip_check(construct: IConstruct, *check_ids: str, reason: str) -> None:
 
     `construct` is the resource itself or an L2 construct whose default child is the resource.
     """
-    resource = construct if CfnResource.is_cfn_resource(construct) else construct.node.default_child
-    if resource is None or not CfnResource.is_cfn_resource(resource):
-        raise ValueError(f"skip_check on {construct.node.path}: no CloudFormation resource to put the skip on")
-    if not check_ids:
-        raise ValueError(f"skip_check on {construct.node.path}: name at least one check id")
-    for check_id in check_ids:
-        if not _CHECK_ID.match(check_id):
-            raise ValueError(
-                f"skip_check on {construct.node.path}: {check_id!r} is not a checkov AWS check id such as 'CKV_AWS_18'"
-            )
-    require_full_sentence(reason, what=f"skip_check {', '.join(check_ids)} on {construct.node.path}")
-    cfn = cast(CfnResource, resource)
-    existing = cfn.get_metadata("checkov")
-    skips: list[Any] = list(existing.get("skip", [])) if isinstance(existing, dict) else []
-    skips.extend(skip for skip in ({"id": check_id, "comment": reason} for check_id in check_ids) if skip not in skips)
-    cfn.add_metadata("checkov", {"skip": skips})
+    add_resource_acknowledgments(
+        construct,
+        check_ids,
+        caller="skip_check",
+        id_pattern=_CHECK_ID,
+        id_kind="a checkov AWS check id such as 'CKV_AWS_18'",
+        metadata_key="checkov",
+        list_key="skip",
+        reason_key="comment",
+        reason=reason,
+    )
 
 
 # What checkov asks of every Lambda function that does not apply to the handlers of CDK's own custom-resource

@@ -8,12 +8,11 @@ no longer accepts a finding.
 from __future__ import annotations
 
 import re
-from typing import Any, cast
 
-from aws_cdk import CfnResource, Stack
+from aws_cdk import Stack
 from constructs import IConstruct
 
-from infra.nag import require_full_sentence
+from infra.resource_metadata import add_resource_acknowledgments
 
 _CONTROL_ID = re.compile(r"^CT\.[A-Z0-9]+\.PR\.[0-9]+$")
 METADATA_KEY = "guard"
@@ -24,26 +23,17 @@ def acknowledge_control(construct: IConstruct, *control_ids: str, reason: str) -
 
     `construct` is the resource itself or an L2 construct whose default child is the resource.
     """
-    resource = construct if CfnResource.is_cfn_resource(construct) else construct.node.default_child
-    if resource is None or not CfnResource.is_cfn_resource(resource):
-        raise ValueError(f"acknowledge_control on {construct.node.path}: no CloudFormation resource to put it on")
-    if not control_ids:
-        raise ValueError(f"acknowledge_control on {construct.node.path}: name at least one control id")
-    for control_id in control_ids:
-        if not _CONTROL_ID.match(control_id):
-            raise ValueError(
-                f"acknowledge_control on {construct.node.path}: {control_id!r} is not a Control Tower control id "
-                "such as 'CT.S3.PR.1'"
-            )
-    require_full_sentence(reason, what=f"acknowledge_control {', '.join(control_ids)} on {construct.node.path}")
-    cfn = cast(CfnResource, resource)
-    existing = cfn.get_metadata(METADATA_KEY)
-    entries: list[Any] = list(existing.get("acknowledge", [])) if isinstance(existing, dict) else []
-    for control_id in control_ids:
-        entry = {"id": control_id, "reason": reason}
-        if entry not in entries:
-            entries.append(entry)
-    cfn.add_metadata(METADATA_KEY, {"acknowledge": entries})
+    add_resource_acknowledgments(
+        construct,
+        control_ids,
+        caller="acknowledge_control",
+        id_pattern=_CONTROL_ID,
+        id_kind="a Control Tower control id such as 'CT.S3.PR.1'",
+        metadata_key=METADATA_KEY,
+        list_key="acknowledge",
+        reason_key="reason",
+        reason=reason,
+    )
 
 
 def acknowledge_key_from_another_stack(construct: IConstruct, control_id: str, *, key: IConstruct) -> None:
