@@ -137,8 +137,9 @@ class NetworkSettings(_Settings):
     availability_zones: tuple[str, ...] | None = Field(
         default=None,
         strict=False,  # JSON has lists, not tuples
-        description="The two availability zones to use. Required when `region` is set, so that synthesis never "
-        "looks zones up in an account; null lets CloudFormation pick them.",
+        description="The availability zones to use: two, or three (a unit such as the warehouse may need three). "
+        "Required when `region` is set, so that synthesis never looks zones up in an account; null lets "
+        "CloudFormation pick them.",
     )
     interface_endpoints: bool = Field(
         default=False,
@@ -148,9 +149,9 @@ class NetworkSettings(_Settings):
 
     @field_validator("availability_zones")
     @classmethod
-    def _two_zones(cls, zones: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if zones is not None and (len(zones) != 2 or len(set(zones)) != 2):
-            raise ValueError(f"got {list(zones)}; give exactly two different zones, e.g. ['eu-west-1a', 'eu-west-1b']")
+    def _two_or_three_zones(cls, zones: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if zones is not None and (len(zones) not in (2, 3) or len(set(zones)) != len(zones)):
+            raise ValueError(f"got {list(zones)}; give two or three different zones, e.g. ['eu-west-1a', 'eu-west-1b']")
         return zones
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import DefaultStackSynthesizer, RemovalPolicy, Stack
+from aws_cdk import DefaultStackSynthesizer, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -84,8 +84,8 @@ def s3_endpoint_statements(scope: Construct, resource_prefix: str, *, glue_in_vp
 
 
 class LakeNetwork(Construct):
-    """A VPC of isolated subnets in two AZs (no NAT, no internet gateway), flow-logged, with an S3 gateway endpoint
-    limited to the lake, and optionally interface endpoints for the AWS APIs a workload in the VPC calls.
+    """A VPC of isolated subnets in two or three AZs (no NAT, no internet gateway), flow-logged, with an S3 gateway
+    endpoint limited to the lake, and the interface endpoints the workloads in the VPC ask for.
 
     Workloads run in `workload_subnet` (a Glue connection targets one subnet); the interface endpoints sit in its AZ
     only, which halves their cost and loses nothing: a job pinned to one subnet cannot outlive its AZ.
@@ -99,7 +99,7 @@ class LakeNetwork(Construct):
         resource_prefix: str,
         key: kms.IKey,
         availability_zones: Sequence[str] | None,
-        interface_endpoints: bool,
+        availability_zone_count: int,
         glue_in_vpc: bool,
         flow_log_group_name: str,
         log_retention_days: int,
@@ -111,9 +111,11 @@ class LakeNetwork(Construct):
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
-            # Named zones keep an account-bound synthesis offline; otherwise CloudFormation picks two (Fn::GetAZs).
-            availability_zones=list(availability_zones) if availability_zones else None,
-            max_azs=None if availability_zones else 2,
+            # Named zones keep an account-bound synthesis offline; otherwise CloudFormation picks them at deploy time
+            # (CDK alone would give an environment-agnostic stack two zones at most, and the warehouse needs three).
+            availability_zones=list(availability_zones)
+            if availability_zones
+            else [Fn.select(index, Fn.get_azs()) for index in range(availability_zone_count)],
             nat_gateways=0,
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=20)
@@ -131,8 +133,7 @@ class LakeNetwork(Construct):
 
         self.endpoint_security_group: ec2.SecurityGroup | None = None
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
-        if interface_endpoints:
-            self._add_interface_endpoints(glue_in_vpc=glue_in_vpc)
+        self._endpoint_workloads: dict[str, list[str]] = {}
 
     def _log_flows(self, *, key: kms.IKey, name: str, retention_days: int, removal: RemovalPolicy) -> None:
         """Every flow of the VPC, to an encrypted log group, through a role of its own."""
@@ -152,28 +153,45 @@ class LakeNetwork(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
 
-    def _add_interface_endpoints(self, *, glue_in_vpc: bool) -> None:
-        """Glue, KMS, CloudWatch Logs and metrics, STS in the workload subnet's AZ, on 443 from the VPC only."""
-        self.endpoint_security_group = ec2.SecurityGroup(
-            self,
-            "EndpointSecurityGroup",
-            vpc=self.vpc,
-            description="Interface endpoints: HTTPS from inside the VPC only.",
-            allow_all_outbound=False,
-        )
-        self.endpoint_security_group.add_ingress_rule(ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "HTTPS from the VPC")
-        # Each endpoint costs by the hour: it names what calls it, or that nothing does yet.
-        workload = "curation job in the VPC" if glue_in_vpc else "none: no workload runs in the VPC"
-        for name, service in INTERFACE_SERVICES.items():
-            self.interface_endpoints[name] = ec2.InterfaceVpcEndpoint(
+    def require_interface_endpoint(
+        self, name: str, service: ec2.InterfaceVpcEndpointAwsService, workload: str
+    ) -> ec2.InterfaceVpcEndpoint:
+        """The interface endpoint `name` for `service` in the workload subnet's AZ, on 443 from the VPC only.
+
+        A workload that needs an endpoint asks for it here; asking again returns the same endpoint, which then names
+        every workload that asked (each endpoint costs by the hour, so `make cost` says who pays for it).
+        """
+        workloads = self._endpoint_workloads.setdefault(name, [])
+        if workload not in workloads:
+            workloads.append(workload)
+        endpoint = self.interface_endpoints.get(name)
+        if endpoint is None:
+            endpoint = ec2.InterfaceVpcEndpoint(
                 self,
                 f"{name}Endpoint",
                 vpc=self.vpc,
                 service=service,
                 subnets=ec2.SubnetSelection(subnets=[self.workload_subnet]),
-                security_groups=[self.endpoint_security_group],
+                security_groups=[self._endpoint_security_group()],
                 private_dns_enabled=True,
-                # The security group above already admits the VPC on 443, and nothing else.
+                # The security group already admits the VPC on 443, and nothing else.
                 open=False,
             )
-            serves(self.interface_endpoints[name], workload)
+            self.interface_endpoints[name] = endpoint
+        serves(endpoint, " + ".join(workloads))
+        return endpoint
+
+    def _endpoint_security_group(self) -> ec2.SecurityGroup:
+        """The one security group of every interface endpoint: HTTPS from inside the VPC."""
+        if self.endpoint_security_group is None:
+            self.endpoint_security_group = ec2.SecurityGroup(
+                self,
+                "EndpointSecurityGroup",
+                vpc=self.vpc,
+                description="Interface endpoints: HTTPS from inside the VPC only.",
+                allow_all_outbound=False,
+            )
+            self.endpoint_security_group.add_ingress_rule(
+                ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "HTTPS from the VPC"
+            )
+        return self.endpoint_security_group

@@ -10,11 +10,13 @@ from constructs import Construct
 
 from infra.config import EnvironmentSettings
 from infra.constructs.log_group import lake_log_group_name
-from infra.constructs.network import LakeNetwork
+from infra.constructs.network import INTERFACE_SERVICES, LakeNetwork
 
 
 class NetworkStack(Stack):
-    """A VPC without internet access, its flow logs, the S3 gateway endpoint and optional interface endpoints."""
+    """A VPC without internet access, its flow logs, the S3 gateway endpoint and the interface endpoints the
+    workloads in the VPC need: this is where a unit that runs in the VPC says which AWS APIs it calls.
+    """
 
     def __init__(
         self,
@@ -33,12 +35,17 @@ class NetworkStack(Stack):
             resource_prefix=settings.resource_prefix,
             key=lake_key,
             availability_zones=settings.network.availability_zones,
-            interface_endpoints=settings.network.interface_endpoints,
+            availability_zone_count=len(settings.network.availability_zones or ()) or 2,
             glue_in_vpc=settings.glue.run_in_vpc,
             flow_log_group_name=lake_log_group_name(settings.resource_prefix, "vpc", "flow-logs"),
             log_retention_days=settings.log_retention_days,
             removal=removal,
         )
+        if settings.network.interface_endpoints:
+            # Each endpoint costs by the hour: it names what calls it, or that nothing does yet.
+            workload = "curation job in the VPC" if settings.glue.run_in_vpc else "none: no workload runs in the VPC"
+            for name, service in INTERFACE_SERVICES.items():
+                network.require_interface_endpoint(name, service, workload)
         self.vpc = network.vpc
         self.s3_endpoint = network.s3_endpoint
         self.workload_subnet = network.workload_subnet

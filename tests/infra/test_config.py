@@ -206,7 +206,7 @@ def test_glacier_without_standard_ia_is_allowed() -> None:
         ),
         (
             {"network": {"availability_zones": ["eu-west-1a"]}},
-            "environments.sandbox.network.availability_zones: got ['eu-west-1a']; give exactly two",
+            "environments.sandbox.network.availability_zones: got ['eu-west-1a']; give two or three",
         ),
         (
             {"log_retention_days": 10},

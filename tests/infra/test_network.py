@@ -265,3 +265,42 @@ def test_the_network_stack_exposes_the_vpc_and_the_s3_endpoint(sandbox: Synthesi
     assert network.resolve(network.vpc.vpc_id) == {"Ref": vpc_id}
     endpoint_ids = sandbox.template("Network").find_resources("AWS::EC2::VPCEndpoint")
     assert network.resolve(network.s3_endpoint.vpc_endpoint_id) == {"Ref": next(iter(endpoint_ids))}
+
+
+def test_a_unit_asks_for_an_endpoint_and_a_second_unit_shares_it_in_three_zones() -> None:
+    # Given a lake network in three zones
+    from aws_cdk import App, RemovalPolicy, Stack
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_kms as kms
+    from aws_cdk.assertions import Template
+
+    from infra.constructs.network import LakeNetwork
+
+    stack = Stack(App(), "Net")
+    network = LakeNetwork(
+        stack,
+        "Network",
+        resource_prefix="ml-data-lake-test",
+        key=kms.Key(stack, "Key"),
+        availability_zones=None,
+        availability_zone_count=3,
+        glue_in_vpc=False,
+        flow_log_group_name="/ml-data-lake-test/vpc/flow-logs",
+        log_retention_days=7,
+        removal=RemovalPolicy.DESTROY,
+    )
+    # When two workloads ask for the same endpoint
+    first = network.require_interface_endpoint("Glue", ec2.InterfaceVpcEndpointAwsService.GLUE, "warehouse")
+    second = network.require_interface_endpoint("Glue", ec2.InterfaceVpcEndpointAwsService.GLUE, "curation job")
+    # Then there is one endpoint, in the workload subnet only, naming both workloads
+    assert first is second
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::EC2::Subnet", 3)
+    template.resource_count_is("AWS::EC2::SecurityGroup", 1)
+    [endpoint] = [
+        e["Properties"]
+        for e in template.find_resources("AWS::EC2::VPCEndpoint").values()
+        if e["Properties"]["VpcEndpointType"] == "Interface"
+    ]
+    assert len(endpoint["SubnetIds"]) == 1
+    assert {"Key": "Workload", "Value": "warehouse + curation job"} in endpoint["Tags"]
