@@ -9,7 +9,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.synth import ENV_UNITS, ENVIRONMENTS, UNITS, VARIANT_BLOCK, Synthesized, normalise_assets
+from tests.synth import ENV_UNITS, ENVIRONMENTS, VARIANT_BLOCK, Synthesized, normalise_assets, units_of
 
 # Resources that hold data or keys. Their logical IDs are pinned: a new ID means CloudFormation would
 # replace the resource (an empty bucket, a new key that cannot decrypt the old data).
@@ -109,7 +109,7 @@ def _stateful(synth: Synthesized) -> dict[tuple[str, str], dict[str, Any]]:
 def test_each_environment_builds_exactly_the_known_units(synthesized: dict[str, Synthesized]) -> None:
     for name in ENVIRONMENTS:
         assert tuple(stack.stack_name for stack in synthesized[name].lake.stacks) == tuple(
-            f"MlDataLake-{name}-{unit}" for unit in UNITS
+            f"MlDataLake-{name}-{unit}" for unit in units_of(name)
         )
 
 
@@ -144,7 +144,7 @@ def test_prod_retains_every_stateful_resource_and_protects_its_stacks(prod: Synt
     for (unit, logical_id), resource in stateful.items():
         assert resource.get("DeletionPolicy") == "Retain", (unit, logical_id)
         assert resource.get("UpdateReplacePolicy") == "Retain", (unit, logical_id)
-    assert all(prod.template(unit).find_resources("Custom::S3AutoDeleteObjects") == {} for unit in UNITS)
+    assert all(prod.template(unit).find_resources("Custom::S3AutoDeleteObjects") == {} for unit in prod.templates)
     assert all(stack.termination_protection for stack in prod.lake.stacks)
 
 

@@ -13,7 +13,7 @@ from aws_cdk.assertions import Match
 from infra.config import ConfigError, load_environment
 from infra.constructs.log_group import lake_log_group_patterns
 from infra.constructs.managed_policy_role import SERVICE_TRUST, ManagedPolicyRole
-from tests.synth import ENVIRONMENTS, UNITS, Synthesized
+from tests.synth import ENVIRONMENTS, Synthesized
 
 # CDK's own custom-resource providers make their roles themselves (not a ManagedPolicyRole).
 CDK_PROVIDER_ROLE = "CustomResourceProviderRole"
@@ -27,7 +27,7 @@ def _key_statements(synth: Synthesized) -> list[dict[str, Any]]:
 def _resources(synth: Synthesized, kind: str) -> dict[tuple[str, str], dict[str, Any]]:
     return {
         (unit, logical_id): resource
-        for unit in UNITS
+        for unit in synth.templates
         for logical_id, resource in synth.template(unit).find_resources(kind).items()
     }
 

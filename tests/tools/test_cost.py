@@ -13,7 +13,7 @@ from aws_cdk import aws_sns as sns
 
 from infra.constructs.ingest_stream import plan_shards
 from infra.workload import serves
-from tests.synth import UNITS, Synthesized
+from tests.synth import Synthesized, units_of
 from tools import cost
 
 PRICES = cost.PriceTable.load()
@@ -154,7 +154,7 @@ def test_the_price_table_states_its_region_date_and_sources() -> None:
 
 
 def _templates(synth: Synthesized) -> dict[str, dict[str, Any]]:
-    return {f"MlDataLake-{synth.settings.name}-{unit}": synth.json(unit) for unit in UNITS}
+    return {f"MlDataLake-{synth.settings.name}-{unit}": synth.json(unit) for unit in units_of(synth.settings.name)}
 
 
 def test_the_sandbox_stays_under_15_usd_a_month_idle(sandbox: Synthesized) -> None:
