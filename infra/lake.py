@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Environment, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from infra.checkov import skip_checks_on_cdk_handlers
@@ -182,25 +183,26 @@ def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifac
         removal=removal,
     )
     warehouse = _warehouse(args, settings, (core, network, storage), alerts, removal)
-    monitoring = MonitoringStack(
+    # Every alarm of the other stacks, in deployment order (each stack owns its alarms; the dashboard draws them).
+    owners = (core, network, storage, ingestion, ml, processing, analytics, warehouse)
+    alarms = alarms_in(*(stack for stack in owners if stack is not None))
+    monitoring = _monitoring(args, ingestion, processing, alarms)
+    return _tagged(Lake(*owners, monitoring), settings)
+
+
+def _monitoring(
+    args: StackArgs, ingestion: IngestionStack, processing: ProcessingStack, alarms: list[cloudwatch.IAlarm]
+) -> MonitoringStack:
+    """The dashboard: the pipeline's metrics and the alarms of every stack."""
+    return MonitoringStack(
         **args("Monitoring", "the pipeline's dashboard."),
         ingest_stream=ingestion.ingest_stream,
         delivery_stream=ingestion.delivery_stream,
         transform_function=ingestion.transform_function,
         state_machine=processing.workflow.state_machine,
         glue_job=processing.curate_job.job,
-        alarms=alarms_in(
-            core,
-            network,
-            storage,
-            ingestion,
-            *((ml,) if ml else ()),
-            processing,
-            analytics,
-            *((warehouse,) if warehouse else ()),
-        ),
+        alarms=alarms,
     )
-    return _tagged(Lake(core, network, storage, ingestion, ml, processing, analytics, warehouse, monitoring), settings)
 
 
 def _tagged(lake: Lake, settings: EnvironmentSettings) -> Lake:

@@ -38,7 +38,7 @@ ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in units_of(env)]
 # One environment with every setting the project's own environments leave off: bound to a (placeholder) account
 # and region with named zones, interface endpoints, an on-demand stream, reserved concurrency, Parquet at ingest, a
 # consumer account, the catalog encryption left to another environment, the ML unit off, the warehouse on (three named
-# zones) without its compute alarm, and the safe defaults for everything else (retain).
+# zones) with a larger base and compute budget, and the safe defaults for everything else (retain).
 VARIANT = "variant"
 CONSUMER_ACCOUNT = "222222222222"
 VARIANT_BLOCK: dict[str, Any] = {
@@ -50,7 +50,7 @@ VARIANT_BLOCK: dict[str, Any] = {
     "consumer_accounts": [CONSUMER_ACCOUNT],
     "glue": {"manage_catalog_encryption": False},
     "ml": {"enabled": False},
-    "warehouse": {"enabled": True, "base_capacity_rpu": 16, "daily_rpu_hours_alarm": None},
+    "warehouse": {"enabled": True, "base_capacity_rpu": 16, "daily_rpu_hours_alarm": 48.0},
 }
 
 

@@ -8,9 +8,9 @@ Serverless, Secrets Manager) over TLS with IAM, and the Data API reaches the wor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from aws_cdk import ArnFormat, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -26,7 +26,7 @@ from infra.checkov import CDK_HANDLER_SKIPS, skip_check
 from infra.constructs.alarms import AlertTarget, alarm
 from infra.constructs.iam_findings import acknowledge_wildcard_resources
 from infra.constructs.log_group import encrypted_log_group, lake_log_group_name
-from infra.constructs.managed_policy_role import ManagedPolicyRole
+from infra.constructs.managed_policy_role import ManagedPolicyRole, trust_conditions
 from infra.guard import acknowledge_control
 from infra.nag import acknowledge
 
@@ -68,61 +68,15 @@ class SpectrumSchema(Construct):
         removal: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
-
-        def log_group(construct_id: str, name: str) -> logs.LogGroup:
-            return encrypted_log_group(
-                self, construct_id, key=key, retention_days=log_retention_days, removal=removal, log_group_name=name
-            )
-
+        self._key, self._prefix = key, resource_prefix
+        self._retention, self._removal = log_retention_days, removal
         self.role = ManagedPolicyRole(
             self, "HandlerRole", service="lambda.amazonaws.com", description="Keeps the warehouse's external schema."
         )
         self._grant(target, key)
-        functions = {
-            step: self._function(
-                step,
-                handler,
-                log_group(f"{step}Logs", lake_log_group_name(resource_prefix, "lambda", f"warehouse-schema-{name}")),
-                key,
-            )
-            for step, handler, name in (
-                ("OnEvent", "handler.on_event", "on-event"),
-                ("IsComplete", "handler.is_complete", "is-complete"),
-            )
-        }
-        self.on_event, self.is_complete = functions["OnEvent"], functions["IsComplete"]
-        # The framework's own functions get roles of the lake's kind, so that their grants land in managed policies;
-        # two of them, as the on-event one starts the waiter, which invokes the other two.
-        framework_roles = [
-            ManagedPolicyRole(
-                self, role_id, service="lambda.amazonaws.com", description=f"Runs the schema provider's {what}."
-            )
-            for role_id, what in (
-                ("FrameworkOnEventRole", "framework on-event"),
-                ("FrameworkCompleteRole", "framework is-complete and time-out"),
-            )
-        ]
-        self.provider = cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=self.on_event,
-            is_complete_handler=self.is_complete,
-            query_interval=POLL_INTERVAL,
-            total_timeout=TOTAL_TIMEOUT,
-            framework_on_event_role=framework_roles[0],
-            framework_complete_and_timeout_role=framework_roles[1],
-            log_group=log_group(
-                "ProviderLogs", lake_log_group_name(resource_prefix, "lambda", "warehouse-schema-provider")
-            ),
-            disable_waiter_state_machine_logging=False,
-            waiter_state_machine_log_options=cr.LogOptions(
-                destination=log_group("WaiterLogs", f"/aws/vendedlogs/states/{resource_prefix}-warehouse-schema"),
-                level=sfn.LogLevel.ALL,
-                include_execution_data=True,
-            ),
-            provider_function_env_encryption=key,
-        )
-        self._acknowledge_framework(framework_roles)
+        self.on_event = self._function("OnEvent", "handler.on_event", "on-event")
+        self.is_complete = self._function("IsComplete", "handler.is_complete", "is-complete")
+        self.provider = self._provider()
         self.resource = CustomResource(
             self,
             "Resource",
@@ -139,7 +93,59 @@ class SpectrumSchema(Construct):
         )
         # The statements need the handlers' permissions in place.
         self.resource.node.add_dependency(self.role.policy)
-        self.errors_alarm = alarm(
+        self.errors_alarm = self._errors_alarm(alerts)
+
+    def _log_group(self, id: str, name: str) -> logs.LogGroup:
+        return encrypted_log_group(
+            self, id, key=self._key, retention_days=self._retention, removal=self._removal, log_group_name=name
+        )
+
+    def _provider(self) -> cr.Provider:
+        """CDK's provider framework around the two handlers, its functions and waiter logging to the lake's groups.
+
+        Its functions get roles of the lake's kind, so that their grants land in managed policies; two roles, as the
+        on-event function starts the waiter, which invokes the other two.
+        """
+        roles = [
+            ManagedPolicyRole(self, role_id, service="lambda.amazonaws.com", description=f"Runs the provider's {what}.")
+            for role_id, what in (
+                ("FrameworkOnEventRole", "framework on-event"),
+                ("FrameworkCompleteRole", "framework is-complete and time-out"),
+            )
+        ]
+        provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.on_event,
+            is_complete_handler=self.is_complete,
+            query_interval=POLL_INTERVAL,
+            total_timeout=TOTAL_TIMEOUT,
+            framework_on_event_role=roles[0],
+            framework_complete_and_timeout_role=roles[1],
+            log_group=self._log_group(
+                "ProviderLogs", lake_log_group_name(self._prefix, "lambda", "warehouse-schema-provider")
+            ),
+            disable_waiter_state_machine_logging=False,
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=self._log_group("WaiterLogs", f"/aws/vendedlogs/states/{self._prefix}-warehouse-schema"),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=True,
+            ),
+            provider_function_env_encryption=self._key,
+        )
+        for role in roles:
+            role.acknowledge_wildcard_resources(
+                *(f"{function.function_arn}:*" for function in (self.on_event, self.is_complete)),
+                reason="The provider framework invokes the handlers by ARN and by any version or alias of them, as "
+                "CDK grants it; nothing else.",
+            )
+        self._acknowledge_framework_functions(provider)
+        self._harden_waiter(provider)
+        return provider
+
+    def _errors_alarm(self, alerts: AlertTarget) -> cloudwatch.Alarm:
+        """Either handler failing (a statement failed, a call was refused) is a failed deployment to look into."""
+        return alarm(
             self,
             "ErrorsAlarm",
             alerts=alerts,
@@ -191,7 +197,11 @@ class SpectrumSchema(Construct):
             "statements the same role started.",
         )
 
-    def _function(self, step: str, handler: str, log_group: logs.ILogGroup, key: kms.IKey) -> lambda_.Function:
+    def _function(self, step: str, handler: str, name: str) -> lambda_.Function:
+        """One of the two handlers, from the same code and role, logging to a group of its own."""
+        log_group = self._log_group(
+            f"{step}Logs", lake_log_group_name(self._prefix, "lambda", f"warehouse-schema-{name}")
+        )
         function = lambda_.Function(
             self,
             step,
@@ -204,16 +214,16 @@ class SpectrumSchema(Construct):
             timeout=Duration.seconds(60),
             role=self.role,
             log_group=log_group,
-            environment_encryption=key,
+            environment_encryption=self._key,
         )
         function.node.add_dependency(self.role)
         self._acknowledge(function)
         return function
 
-    def _acknowledge_framework(self, roles: Sequence[ManagedPolicyRole]) -> None:
-        """What the packs ask of CDK's provider framework (its functions and waiter), which this construct cannot
-        change: the same reasons as for CDK's other custom-resource handlers (infra/checkov.py)."""
-        for function in (c for c in self.provider.node.find_all() if isinstance(c, lambda_.Function)):
+    def _acknowledge_framework_functions(self, provider: cr.Provider) -> None:
+        """What the packs ask of CDK's provider framework functions, which this construct cannot change: the same
+        reasons as for CDK's other custom-resource handlers (infra/checkov.py)."""
+        for function in (c for c in provider.node.find_all() if isinstance(c, lambda_.Function)):
             acknowledge(
                 function,
                 "HIPAA.Security-LambdaInsideVPC",
@@ -236,15 +246,16 @@ class SpectrumSchema(Construct):
             for check_id, reason in CDK_HANDLER_SKIPS.items():
                 skip_check(function, check_id, reason=reason)
             acknowledge_control(function, "CT.LAMBDA.PR.3", reason=CDK_HANDLER_SKIPS["CKV_AWS_117"])
-        invoked = (self.on_event, self.is_complete)
-        for role in roles:
-            role.acknowledge_wildcard_resources(
-                *(f"{function.function_arn}:*" for function in invoked),
-                reason="The provider framework invokes the handlers by ARN and by any version or alias of them, as "
-                "CDK grants it; nothing else.",
-            )
-        waiter = self.provider.node.find_child("waiter-state-machine")
+
+    def _harden_waiter(self, provider: cr.Provider) -> None:
+        """The framework's waiter state machine: trust only for this account's state machines, and the findings on
+        the role and policy CDK creates for it, which it offers no way to replace."""
+        waiter = provider.node.find_child("waiter-state-machine")
         waiter_role = waiter.node.find_child("Role")
+        trust = cast(iam.CfnRole, waiter_role.node.default_child)
+        trust.add_property_override(
+            "AssumeRolePolicyDocument.Statement.0.Condition", trust_conditions(self, "states.amazonaws.com")
+        )
         acknowledge(
             waiter_role,
             "HIPAA.Security-IAMNoInlinePolicy",
@@ -255,7 +266,7 @@ class SpectrumSchema(Construct):
         )
         acknowledge_wildcard_resources(
             waiter_role,
-            *(f"{function.function_arn}:*" for function in self._framework_functions("isComplete", "onTimeout")),
+            *(f"{function.function_arn}:*" for function in self._framework_functions(provider)),
             reason="The waiter invokes the framework's is-complete and time-out functions by any version, as CDK "
             "grants it; nothing else.",
         )
@@ -272,11 +283,13 @@ class SpectrumSchema(Construct):
         acknowledge(waiter, "AwsSolutions-SF2", reason=no_tracing)
         acknowledge_control(waiter, "CT.STEPFUNCTIONS.PR.2", reason=no_tracing)
 
-    def _framework_functions(self, *names: str) -> list[lambda_.Function]:
+    @staticmethod
+    def _framework_functions(provider: cr.Provider) -> list[lambda_.Function]:
+        """The framework's is-complete and time-out functions, which its waiter invokes."""
         return [
             function
-            for name in names
-            if isinstance(function := self.provider.node.find_child(f"framework-{name}"), lambda_.Function)
+            for name in ("isComplete", "onTimeout")
+            if isinstance(function := provider.node.find_child(f"framework-{name}"), lambda_.Function)
         ]
 
     def _acknowledge(self, function: lambda_.Function) -> None:

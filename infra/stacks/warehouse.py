@@ -78,6 +78,7 @@ class WarehouseStack(Stack):
             removal=removal,
         )
         serves(self.schema, WORKLOAD)
+        self.external_schema = warehouse.external_schema
         self._outputs(curated_zone)
 
     def _outputs(self, curated_zone: s3.IBucket) -> None:
@@ -90,6 +91,15 @@ class WarehouseStack(Stack):
         )
         CfnOutput(self, "WarehouseWorkgroupName", value=self.warehouse.workgroup.ref, description="Workgroup name.")
         CfnOutput(self, "WarehouseDatabase", value=self.warehouse.database_name, description="Database to connect to.")
+        CfnOutput(
+            self, "WarehouseNamespaceName", value=self.warehouse.namespace.ref, description="Its namespace (storage)."
+        )
+        CfnOutput(
+            self,
+            "WarehouseExternalSchema",
+            value=self.external_schema,
+            description="The external schema over the lake's Glue database (Spectrum).",
+        )
         CfnOutput(
             self, "WarehouseCuratedZone", value=curated_zone.bucket_name, description="The bucket COPY loads from."
         )

@@ -138,6 +138,8 @@ OWNED_ALARMS = {
 # The analytics unit's alarms (their metrics are tested in test_analytics.py): the notifier's everywhere, the Flink
 # application's and its consumer's where analytics is enabled.
 NOTIFIER_ALARMS = {"anomaly-notifier-dead-letters"}
+# The warehouse's (tests/infra/test_warehouse.py checks their metrics), where it is on.
+WAREHOUSE_ALARMS = {"warehouse-schema-errors", "warehouse-daily-compute"}
 FLINK_ALARMS = {
     "stream-analytics-restarts",
     "stream-analytics-restarting-time",
@@ -160,7 +162,9 @@ def test_each_alarm_lives_in_the_stack_of_what_it_watches_and_names_the_environm
     }
     # Then they are exactly the owned ones, each named <resource prefix>-<what it watches>, in its owner's stack
     analytics = NOTIFIER_ALARMS | (FLINK_ALARMS if synthesized[env].settings.analytics.enabled else set())
-    assert set(alarms) == {f"ml-data-lake-{env}-{name}" for name in {*OWNED_ALARMS, *analytics}}
+    warehouse = WAREHOUSE_ALARMS if synthesized[env].settings.warehouse.enabled else set()
+    assert set(alarms) == {f"ml-data-lake-{env}-{name}" for name in {*OWNED_ALARMS, *analytics, *warehouse}}
+    assert {alarms[f"ml-data-lake-{env}-{name}"][0] for name in warehouse} <= {"Warehouse"}
     assert {alarms[f"ml-data-lake-{env}-{name}"][0] for name in analytics} == {"Analytics"}
     for name, (unit, namespace, metric, statistic) in OWNED_ALARMS.items():
         owner, properties = alarms[f"ml-data-lake-{env}-{name}"]
