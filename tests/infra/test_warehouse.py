@@ -164,17 +164,22 @@ def test_the_namespace_is_encrypted_logged_and_keeps_its_data_in_prod(prod: Synt
 def test_the_audit_logs_go_to_encrypted_groups_named_as_redshift_names_them(prod: Synthesized) -> None:
     groups = prod.template(UNIT).find_resources("AWS::Logs::LogGroup")
     audit = {
-        g["Properties"]["LogGroupName"]: g
-        for g in groups.values()
+        g["Properties"]["LogGroupName"]: (logical_id, g)
+        for logical_id, g in groups.items()
         if "/aws/redshift/" in g["Properties"]["LogGroupName"]
     }
     assert set(audit) == {f"/aws/redshift/ml-data-lake-prod/{log}" for log in LOG_EXPORTS}
-    for group in audit.values():
-        assert "KmsKeyId" in group["Properties"]
+    for _, group in audit.values():
+        assert group["Properties"]["KmsKeyId"] == _lake_key_arn(prod)
         assert group["Properties"]["RetentionInDays"] == 365
+        assert group["DeletionPolicy"] == "Retain"
     # The namespace waits for its groups, so Redshift writes into them rather than creating unencrypted ones
     namespace = _only(prod, NAMESPACE)
-    assert len(namespace["DependsOn"]) == len(LOG_EXPORTS)
+    assert set(namespace["DependsOn"]) == {logical_id for logical_id, _ in audit.values()}
+
+
+def _lake_key_arn(synth: Synthesized) -> Any:
+    return _only(synth, NAMESPACE)["Properties"]["KmsKeyId"]
 
 
 @pytest.mark.parametrize(("env", "base", "cap"), [("prod", 8, 64), ("variant", 16, None)])
