@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Match
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match, Template
 
-from infra.config import ConfigError, load_environment
-from infra.constructs.warehouse import CATALOG_ACTIONS, LOG_EXPORTS
+from infra.config import ConfigError, WarehouseSettings, load_environment
+from infra.constructs.alarms import AlertTarget
+from infra.constructs.warehouse import CATALOG_ACTIONS, LOG_EXPORTS, ServerlessWarehouse
 from tests.synth import Synthesized
 
 UNIT = "Warehouse"
@@ -311,3 +317,35 @@ def test_prod_alarms_on_the_schema_provider_and_a_days_compute(prod: Synthesized
         if a["Properties"]["AlarmName"] == "ml-data-lake-variant-warehouse-daily-compute"
     ]
     assert budget == [48 * 3600]
+
+
+def test_without_a_budget_there_is_no_compute_alarm() -> None:
+    # Given the warehouse construct with daily_rpu_hours_alarm null, in a throwaway stack
+    stack = cdk.Stack(cdk.App(), "Throwaway")
+    warehouse = ServerlessWarehouse(
+        stack,
+        "Warehouse",
+        name="ml-data-lake-test",
+        settings=WarehouseSettings(daily_rpu_hours_alarm=None),
+        vpc=ec2.Vpc(
+            stack,
+            "Vpc",
+            subnet_configuration=[ec2.SubnetConfiguration(name="I", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+        ),
+        key=kms.Key(stack, "Key"),
+        default_role=iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("redshift.amazonaws.com")),
+        alerts=AlertTarget(topic=sns.Topic(stack, "Topic"), name_prefix="ml-data-lake-test"),
+        log_retention_days=7,
+        removal=cdk.RemovalPolicy.DESTROY,
+    )
+    # Then the warehouse is there and no alarm watches its compute
+    assert warehouse.compute_alarm is None
+    template = Template.from_stack(stack)
+    template.resource_count_is(WORKGROUP, 1)
+    template.resource_count_is("AWS::CloudWatch::Alarm", 0)
+    assert _only_namespace(template)["DeletionPolicy"] == "Delete"
+
+
+def _only_namespace(template: Template) -> dict[str, Any]:
+    [namespace] = template.find_resources(NAMESPACE).values()
+    return dict(namespace)
