@@ -60,10 +60,11 @@ class Clients:
 
 @pytest.fixture
 def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clients]:
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
-        monkeypatch.setenv(name, value)
-    data = boto3.client("redshift-data", region_name=REGION)
-    serverless = boto3.client("redshift-serverless", region_name=REGION)
+    # A session of its own: the Stubber answers before any request is signed, so no credentials are involved, and
+    # boto3's default session (which caches credentials) is left as other tests expect it.
+    session = boto3.session.Session(region_name=REGION)
+    data = session.client("redshift-data")
+    serverless = session.client("redshift-serverless")
     monkeypatch.setattr(handler, "data_api", lambda: data)
     monkeypatch.setattr(handler, "serverless", lambda: serverless)
     with Stubber(data) as data_stub, Stubber(serverless) as serverless_stub:

@@ -40,8 +40,11 @@ class Aws:
     """Stubbed Data API and Redshift Serverless clients, handed to the tool by region."""
 
     def __init__(self) -> None:
-        self.data = boto3.client("redshift-data", region_name=REGION)
-        self.serverless = boto3.client("redshift-serverless", region_name=REGION)
+        # A session of its own: the Stubber answers before any request is signed, and boto3's default session (which
+        # caches credentials) stays as other tests expect it.
+        session = boto3.session.Session(region_name=REGION)
+        self.data = session.client("redshift-data")
+        self.serverless = session.client("redshift-serverless")
         self.data_stub, self.serverless_stub = Stubber(self.data), Stubber(self.serverless)
         self.regions: list[str] = []
 
@@ -57,8 +60,6 @@ class Aws:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
-        monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "outputs").mkdir()
     (tmp_path / "outputs" / "test.json").write_text(json.dumps({"MlDataLake-test-Warehouse": OUTPUTS}))
