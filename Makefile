@@ -235,3 +235,18 @@ detect: $(FLINK_VENV)/.installed ## Score a CSV offline: make detect INPUT=f.csv
 bench-flink: $(FLINK_VENV)/.installed ## Detector readings/s per core; local job readings/s and put-to-anomaly latency
 	$(FLINK_BIN)/python bench/bench_detector.py
 	cd $(FLINK_APP) && ../../$(FLINK_BIN)/python -m stream_analytics.local_run --out ../../build/analytics-bench
+
+# --- warehouse (issue 13, unit 2): Redshift Serverless in a deployed environment (needs warehouse.enabled) ----------
+# `make warehouse-query ENV=prod SQL="SELECT ..."` or `SQL_FILE=warehouse/sql/copy_sensor_events.sql [ADMIN=1]`.
+# The SQL reaches the tool through the environment (make exports command-line variables), so quotes in it need no
+# escaping for make.
+SQL ?=
+SQL_FILE ?=
+ADMIN ?=
+
+.PHONY: warehouse-query
+
+warehouse-query: setup ## Run SQL="..." or SQL_FILE=f.sql on ENV's warehouse (Data API) and print the result [ADMIN=1]
+	@test -n "$${SQL:-}$(SQL_FILE)" || { echo 'error: give SQL="SELECT ..." or SQL_FILE=warehouse/sql/<file>.sql' >&2; exit 2; }
+	$(BIN)/python -m tools.warehouse --env $(ENV) $(if $(SQL_FILE),--file "$(SQL_FILE)",--sql "$${SQL:-}") \
+		$(if $(ADMIN),--admin)

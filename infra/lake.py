@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Environment, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from infra.checkov import skip_checks_on_cdk_handlers
 from infra.config import EnvironmentSettings
 from infra.constructs.alarms import AlertTarget, alarms_in
+from infra.constructs.analytics_delivery import OUTPUT_FOLDER
 from infra.removal import removal_policy
 from infra.stacks.analytics import AnalyticsStack
 from infra.stacks.core import CoreStack
@@ -24,8 +26,9 @@ from infra.stacks.ingestion import IngestionStack
 from infra.stacks.ml import MlStack
 from infra.stacks.monitoring import MonitoringStack
 from infra.stacks.network import NetworkStack
-from infra.stacks.processing import ProcessingStack
+from infra.stacks.processing import CURATED_EVENTS, ProcessingStack
 from infra.stacks.storage import StorageStack
+from infra.stacks.warehouse import WarehouseStack
 from infra.tagging import tag_stack
 
 
@@ -40,16 +43,20 @@ class Lake:
     ml: MlStack | None
     processing: ProcessingStack
     analytics: AnalyticsStack
+    warehouse: WarehouseStack | None
     monitoring: MonitoringStack
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
-        """Every stack, in the order CloudFormation deploys them (the ML unit's only when `ml.enabled`)."""
+        """Every stack, in the order CloudFormation deploys them (the optional units' only when enabled)."""
         ml = (self.ml,) if self.ml else ()
+        warehouse = (self.warehouse,) if self.warehouse else ()
         return (
             *(self.core, self.network, self.storage, self.ingestion),
             *ml,
-            *(self.processing, self.analytics, self.monitoring),
+            *(self.processing, self.analytics),
+            *warehouse,
+            self.monitoring,
         )
 
 
@@ -108,6 +115,31 @@ def _ml(
     )
 
 
+def _warehouse(
+    args: StackArgs,
+    settings: EnvironmentSettings,
+    foundation: tuple[CoreStack, NetworkStack, StorageStack],
+    alerts: AlertTarget,
+    removal: RemovalPolicy,
+) -> WarehouseStack | None:
+    """The warehouse unit's stack (Redshift Serverless, Spectrum) where `warehouse.enabled`."""
+    if not settings.warehouse.enabled:
+        return None
+    core, network, storage = foundation
+    return WarehouseStack(
+        **args("Warehouse", "Redshift Serverless with Spectrum over the lake's catalog."),
+        vpc=network.vpc,
+        lake_key=core.lake_key,
+        curated_zone=storage.curated_zone,
+        # What the warehouse reads of the curated zone: the curated events and the analytics outputs, not the
+        # quarantine.
+        curated_folders=(CURATED_EVENTS, OUTPUT_FOLDER),
+        database=storage.database,
+        alerts=alerts,
+        removal=removal,
+    )
+
+
 def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifact: Path | None = None) -> Lake:
     """Create the stacks of the environment `settings` describes, named `MlDataLake-<env>-<Unit>`.
 
@@ -150,16 +182,27 @@ def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifac
         flink_artifact=flink_artifact,
         removal=removal,
     )
-    monitoring = MonitoringStack(
+    warehouse = _warehouse(args, settings, (core, network, storage), alerts, removal)
+    # Every alarm of the other stacks, in deployment order (each stack owns its alarms; the dashboard draws them).
+    owners = (core, network, storage, ingestion, ml, processing, analytics, warehouse)
+    alarms = alarms_in(*(stack for stack in owners if stack is not None))
+    monitoring = _monitoring(args, ingestion, processing, alarms)
+    return _tagged(Lake(*owners, monitoring), settings)
+
+
+def _monitoring(
+    args: StackArgs, ingestion: IngestionStack, processing: ProcessingStack, alarms: list[cloudwatch.IAlarm]
+) -> MonitoringStack:
+    """The dashboard: the pipeline's metrics and the alarms of every stack."""
+    return MonitoringStack(
         **args("Monitoring", "the pipeline's dashboard."),
         ingest_stream=ingestion.ingest_stream,
         delivery_stream=ingestion.delivery_stream,
         transform_function=ingestion.transform_function,
         state_machine=processing.workflow.state_machine,
         glue_job=processing.curate_job.job,
-        alarms=alarms_in(core, network, storage, ingestion, *((ml,) if ml else ()), processing, analytics),
+        alarms=alarms,
     )
-    return _tagged(Lake(core, network, storage, ingestion, ml, processing, analytics, monitoring), settings)
 
 
 def _tagged(lake: Lake, settings: EnvironmentSettings) -> Lake:

@@ -19,25 +19,38 @@ from tools.security.synthesis import REVIEW_OPTIONS
 __all__ = ["ROOT", "cdk_context", "load_settings"]
 
 ENVIRONMENTS = environment_names()
-# Every unit (stack) each environment has, in deployment order; a test checks the app builds exactly these.
-UNITS = ("Core", "Network", "Storage", "Ingestion", "Ml", "Processing", "Analytics", "Monitoring")
-ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in UNITS]
+# Every unit (stack) an environment can have, in deployment order, and the optional ones with the settings block that
+# turns each on; a test checks the app builds exactly the units each environment enables.
+UNITS = ("Core", "Network", "Storage", "Ingestion", "Ml", "Processing", "Analytics", "Warehouse", "Monitoring")
+OPTIONAL_UNITS = {"Ml": "ml", "Warehouse": "warehouse"}
+
+
+def units_of(env: str) -> tuple[str, ...]:
+    """The units environment `env` of cdk.json builds, in deployment order."""
+    settings = load_settings(env)
+    return tuple(
+        unit for unit in UNITS if unit not in OPTIONAL_UNITS or getattr(settings, OPTIONAL_UNITS[unit]).enabled
+    )
+
+
+ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in units_of(env)]
 
 # One environment with every setting the project's own environments leave off: bound to a (placeholder) account
 # and region with named zones, interface endpoints, an on-demand stream, reserved concurrency, Parquet at ingest, a
-# consumer account, the catalog encryption left to another environment, the ML unit off, and the safe defaults for
-# everything else (retain).
+# consumer account, the catalog encryption left to another environment, the ML unit off, the warehouse on (three named
+# zones) with a larger base and compute budget, and the safe defaults for everything else (retain).
 VARIANT = "variant"
 CONSUMER_ACCOUNT = "222222222222"
 VARIANT_BLOCK: dict[str, Any] = {
     "account": "111111111111",
     "region": "eu-west-1",
-    "network": {"availability_zones": ["eu-west-1a", "eu-west-1c"], "interface_endpoints": True},
+    "network": {"availability_zones": ["eu-west-1a", "eu-west-1b", "eu-west-1c"], "interface_endpoints": True},
     "kinesis": {"mode": "on_demand"},
     "firehose": {"transform_reserved_concurrency": 5, "record_format": "parquet"},
     "consumer_accounts": [CONSUMER_ACCOUNT],
     "glue": {"manage_catalog_encryption": False},
     "ml": {"enabled": False},
+    "warehouse": {"enabled": True, "base_capacity_rpu": 16, "daily_rpu_hours_alarm": 48.0},
 }
 
 

@@ -52,7 +52,14 @@ USAGE_PRICED = {
     "AWS::DynamoDB::Table": ("DynamoDB on-demand tables", "per request and GB-month, backups per GB-month"),
     "AWS::KinesisAnalyticsV2::Application": ("Flink applications", "per KPU-hour while started, see below"),
     "AWS::SQS::Queue": ("SQS queues", "per request"),
+    "AWS::RedshiftServerless::Workgroup": (
+        "Redshift Serverless workgroups",
+        "per RPU-hour while queries run, 60 s at least each time, nothing while idle; see below",
+    ),
+    "AWS::RedshiftServerless::Namespace": ("Redshift Serverless namespaces", "managed storage per GB-month"),
 }
+# Redshift Serverless bills each run of compute for 60 seconds at least.
+REDSHIFT_MINIMUM_SECONDS = 60
 # A Step Functions task that runs a SageMaker Processing job: priced per run, not per month.
 PROCESSING_JOB = ":sagemaker:createProcessingJob"
 # Managed Service for Apache Flink gives each KPU 50 GB of running application storage.
@@ -142,6 +149,8 @@ class Estimate:
     runs: list[RunCost] = field(default_factory=list)
     # USD per hour while the Flink applications run (they are created stopped, so this is not in the total).
     running: list[Line] = field(default_factory=list)
+    # What a query of each warehouse costs (Redshift Serverless bills compute only while queries run).
+    queries: list[str] = field(default_factory=list)
 
     @property
     def running_per_hour(self) -> float:
@@ -377,6 +386,7 @@ def estimate(
 
     result.runs = processing_runs(templates, prices)
     result.running = running_cost(whole.get("AWS::KinesisAnalyticsV2::Application", []), prices)
+    result.queries = warehouse_queries(by_type.get("AWS::RedshiftServerless::Workgroup", []), prices)
     counts = Counter(resource["Type"] for resource in resources)
     result.usage_priced[:0] = [
         f"{name} x{counts[kind]} ({by})" for kind, (name, by) in USAGE_PRICED.items() if counts[kind]
@@ -479,6 +489,23 @@ def _add_efo_consumers(
     )
 
 
+def warehouse_queries(workgroups: Sequence[Mapping[str, Any]], prices: PriceTable) -> list[str]:
+    """What one short query and a GB of loaded data cost on each Redshift Serverless workgroup (its properties)."""
+    rpu = prices.prices["redshift_serverless_rpu_hour"]
+    storage = prices.prices["redshift_managed_storage_gb_month"]
+    notes = []
+    for workgroup in workgroups:
+        base = int(workgroup.get("BaseCapacity", 128))  # the service's default base capacity
+        minimum = base * REDSHIFT_MINIMUM_SECONDS / 3600 * rpu.usd
+        notes.append(
+            f"Warehouse {workgroup.get('WorkgroupName', 'workgroup')}: idle 0.00 USD; a query of up to "
+            f"{REDSHIFT_MINIMUM_SECONDS} s at its {base} base RPUs costs {minimum:.2f} USD ({_money(rpu.usd)} per "
+            f"{rpu.unit}, per second, {REDSHIFT_MINIMUM_SECONDS} s at least); loaded data "
+            f"{_money(storage.usd)} per {storage.unit}."
+        )
+    return notes
+
+
 def running_cost(applications: Sequence[Mapping[str, Any]], prices: PriceTable) -> list[Line]:
     """USD per hour while each Flink application (a template resource) runs: its KPUs, the orchestration KPU, their
     running storage."""
@@ -532,6 +559,8 @@ def render(result: Estimate, *, env: str, prices: PriceTable, stacks: int, free_
         lines += textwrap.wrap(usage, width=120)
     for run in result.runs:
         lines += textwrap.wrap(render_run(run), width=120)
+    for note in result.queries:
+        lines += textwrap.wrap(note, width=120)
     if not free_tier:
         lines.append("CloudWatch's free tier is not subtracted (--no-free-tier).")
     if result.running:

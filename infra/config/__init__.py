@@ -21,6 +21,7 @@ from infra.config.models import (
     ZoneLifecycle,
 )
 from infra.config.reference import settings_reference
+from infra.config.warehouse import WarehouseSettings
 
 __all__ = [
     "DEFAULT_ENVIRONMENT",
@@ -35,6 +36,7 @@ __all__ = [
     "MlSettings",
     "NetworkSettings",
     "StorageSettings",
+    "WarehouseSettings",
     "WorkflowSettings",
     "ZoneLifecycle",
     "load_environment",

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from infra.config.analytics import AnalyticsSettings
 from infra.config.errors import FieldError
 from infra.config.ml import MlSettings
+from infra.config.warehouse import WarehouseSettings
 from infra.constructs.ingest_stream import ExpectedLoad, plan_shards
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -48,6 +49,9 @@ DYNAMIC_PARTITIONING_MIN_BUFFER_MB = 64
 DYNAMIC_PARTITIONING_MIN_INTERVAL_SECONDS = 60
 # Firehose's record format conversion also needs a buffer of at least 64 MiB (large row groups make good Parquet).
 FORMAT_CONVERSION_MIN_BUFFER_MB = 64
+
+# Redshift Serverless needs subnets in three availability zones.
+WAREHOUSE_ZONES = 3
 
 # Every physical name starts with `<PROJECT>-<environment>` (EnvironmentSettings.resource_prefix).
 PROJECT = "ml-data-lake"
@@ -355,6 +359,9 @@ class EnvironmentSettings(_Settings):
     athena: AthenaSettings = Field(default=AthenaSettings(), description="Queries.")
     ml: MlSettings = Field(default=MlSettings(), description="The SageMaker Processing job and model registry.")
     analytics: AnalyticsSettings = Field(default=AnalyticsSettings(), description="Real-time analytics (Flink).")
+    warehouse: WarehouseSettings = Field(
+        default=WarehouseSettings(), description="Redshift Serverless with Spectrum over the lake's catalog."
+    )
 
     @field_validator("name")
     @classmethod
@@ -427,7 +434,8 @@ class EnvironmentSettings(_Settings):
             raise FieldError(
                 "network.availability_zones",
                 None,
-                f"name two zones of {self.region} when a region is set, so synthesis never looks them up",
+                f"name the zones of {self.region} (two, or three with the warehouse) when a region is set, so "
+                "synthesis never looks them up",
             )
         if self.glue.run_in_vpc and not self.network.interface_endpoints:
             raise FieldError(
@@ -445,6 +453,27 @@ class EnvironmentSettings(_Settings):
                         f"every zone must be in {self.region}",
                     )
         return self
+
+    @model_validator(mode="after")
+    def _warehouse_network(self) -> EnvironmentSettings:
+        # Redshift Serverless places a workgroup in subnets of three AZs; the Network stack then asks for three zones
+        # (availability_zone_count) and the Glue endpoint Spectrum reads the catalog through.
+        zones = self.network.availability_zones
+        if self.warehouse.enabled and zones is not None and len(zones) != WAREHOUSE_ZONES:
+            raise FieldError(
+                "network.availability_zones",
+                list(zones),
+                "name three zones when warehouse.enabled: Redshift Serverless needs subnets in three availability "
+                "zones",
+            )
+        return self
+
+    @property
+    def availability_zone_count(self) -> int:
+        """How many zones the VPC spans: the zones named, else three with the warehouse and two without."""
+        if self.network.availability_zones:
+            return len(self.network.availability_zones)
+        return WAREHOUSE_ZONES if self.warehouse.enabled else 2
 
     @property
     def destroy_on_delete(self) -> bool:

@@ -53,9 +53,21 @@ def lake_log_group_patterns(prefix: str) -> tuple[str, ...]:
 
     Our own groups (Lambda, Firehose, Flink, flow logs, CloudTrail) are under `/ml-data-lake-<env>/`; Step Functions
     logs under `/aws/vendedlogs/states/` (which keeps CloudWatch Logs' resource policy small); Glue under `/aws-glue/`,
-    where Glue itself names the groups of crawlers and jobs after their security configuration (named from `prefix`).
+    where Glue itself names the groups of crawlers and jobs after their security configuration (named from `prefix`);
+    Redshift Serverless under `/aws/redshift/<namespace>/<log type>`, a name it fixes (the warehouse's namespace is
+    named `prefix`), so only that namespace's groups are admitted.
     """
-    return (f"/{prefix}/*", f"/aws/vendedlogs/states/{prefix}-*", f"/aws-glue/*{prefix}*")
+    return (
+        f"/{prefix}/*",
+        f"/aws/vendedlogs/states/{prefix}-*",
+        f"/aws-glue/*{prefix}*",
+        redshift_log_group_name(prefix, "*"),
+    )
+
+
+def redshift_log_group_name(namespace: str, log_type: str) -> str:
+    """The log group Redshift Serverless exports one audit log of a namespace to (it uses the group if it exists)."""
+    return f"/aws/redshift/{namespace}/{log_type}"
 
 
 def encrypted_log_group(

@@ -35,6 +35,10 @@ SERVICE_TRUST: dict[str, ServiceTrust] = {
     "firehose.amazonaws.com": ServiceTrust(source_account=False, source_arn=None, external_id_is_account=True),
     # CloudTrail's delivery to CloudWatch Logs sends neither key: a condition on them stops the delivery.
     "cloudtrail.amazonaws.com": ServiceTrust(source_account=False, source_arn=None),
+    # Redshift documents no aws:Source* key for the roles a namespace assumes (Spectrum, COPY): only sts:ExternalId
+    # naming database users, which would tie the role to users that do not exist before deployment. A condition on a
+    # key it does not send would stop Spectrum; the role is read-only on the lake's published folders.
+    "redshift.amazonaws.com": ServiceTrust(source_account=False, source_arn=None),
 }
 
 

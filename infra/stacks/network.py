@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -35,7 +36,7 @@ class NetworkStack(Stack):
             resource_prefix=settings.resource_prefix,
             key=lake_key,
             availability_zones=settings.network.availability_zones,
-            availability_zone_count=len(settings.network.availability_zones or ()) or 2,
+            availability_zone_count=settings.availability_zone_count,
             glue_in_vpc=settings.glue.run_in_vpc,
             flow_log_group_name=lake_log_group_name(settings.resource_prefix, "vpc", "flow-logs"),
             log_retention_days=settings.log_retention_days,
@@ -46,6 +47,14 @@ class NetworkStack(Stack):
             workload = "curation job in the VPC" if settings.glue.run_in_vpc else "none: no workload runs in the VPC"
             for name, service in INTERFACE_SERVICES.items():
                 network.require_interface_endpoint(name, service, workload)
+        if settings.warehouse.enabled:
+            # With enhanced VPC routing, Spectrum reaches S3 through the gateway endpoint and the Glue catalog only
+            # through this one (the VPC has no NAT). Nothing else of the warehouse calls an AWS API from the VPC:
+            # Redshift assumes the Spectrum role and S3 decrypts with KMS on their own side, and the schema provider
+            # runs outside the VPC.
+            network.require_interface_endpoint(
+                "Glue", ec2.InterfaceVpcEndpointAwsService.GLUE, "warehouse: Spectrum reads the catalog"
+            )
         self.vpc = network.vpc
         self.s3_endpoint = network.s3_endpoint
         self.workload_subnet = network.workload_subnet

@@ -194,7 +194,8 @@ def test_glacier_without_standard_ia_is_allowed() -> None:
         ),
         (
             {"account": "111111111111", "region": "eu-west-1"},
-            "environments.sandbox.network.availability_zones = null: name two zones of eu-west-1 when a region is set",
+            "environments.sandbox.network.availability_zones = null: name the zones of eu-west-1 (two, or three with the "
+            "warehouse) when a region is set",
         ),
         (
             {

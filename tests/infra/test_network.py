@@ -35,8 +35,8 @@ def _s3_endpoint(synth: Synthesized) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def bound(variant: Synthesized) -> Synthesized:
-    """The variant environment: pinned to a (placeholder) account, a region and two named zones."""
-    assert variant.settings.network.availability_zones == ("eu-west-1a", "eu-west-1c")
+    """The variant environment: pinned to a (placeholder) account, a region and three named zones (its warehouse)."""
+    assert variant.settings.network.availability_zones == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
     return variant
 
 
@@ -44,7 +44,7 @@ def bound(variant: Synthesized) -> Synthesized:
 
 
 @pytest.mark.parametrize("env", ["sandbox", "prod"])
-def test_the_vpc_has_two_isolated_subnets_and_no_way_to_the_internet(
+def test_the_vpc_has_isolated_subnets_only_and_no_way_to_the_internet(
     synthesized: dict[str, Synthesized], env: str
 ) -> None:
     synth = synthesized[env]
@@ -53,7 +53,8 @@ def test_the_vpc_has_two_isolated_subnets_and_no_way_to_the_internet(
         "AWS::EC2::VPC", {"CidrBlock": VPC_CIDR, "EnableDnsHostnames": True, "EnableDnsSupport": True}
     )
     subnets = template.find_resources("AWS::EC2::Subnet")
-    assert len(subnets) == 2
+    # Two zones, three where the warehouse is on (prod)
+    assert len(subnets) == (3 if synth.settings.warehouse.enabled else 2)
     for subnet in subnets.values():
         assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
         assert {"Key": "aws-cdk:subnet-type", "Value": "Isolated"} in subnet["Properties"]["Tags"]
@@ -78,7 +79,7 @@ def test_without_named_zones_cloudformation_picks_two(sandbox: Synthesized) -> N
 
 def test_named_zones_are_used_as_given_and_nothing_is_looked_up(bound: Synthesized) -> None:
     subnets = bound.template("Network").find_resources("AWS::EC2::Subnet").values()
-    assert sorted(s["Properties"]["AvailabilityZone"] for s in subnets) == ["eu-west-1a", "eu-west-1c"]
+    assert sorted(s["Properties"]["AvailabilityZone"] for s in subnets) == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 
 
 @pytest.mark.parametrize(("env", "retention"), [("sandbox", 7), ("prod", 365)])

@@ -13,7 +13,7 @@ from aws_cdk.assertions import Match
 from infra.config import ConfigError, load_environment
 from infra.constructs.log_group import lake_log_group_patterns
 from infra.constructs.managed_policy_role import SERVICE_TRUST, ManagedPolicyRole
-from tests.synth import ENVIRONMENTS, UNITS, Synthesized
+from tests.synth import ENVIRONMENTS, Synthesized
 
 # CDK's own custom-resource providers make their roles themselves (not a ManagedPolicyRole).
 CDK_PROVIDER_ROLE = "CustomResourceProviderRole"
@@ -27,7 +27,7 @@ def _key_statements(synth: Synthesized) -> list[dict[str, Any]]:
 def _resources(synth: Synthesized, kind: str) -> dict[tuple[str, str], dict[str, Any]]:
     return {
         (unit, logical_id): resource
-        for unit in UNITS
+        for unit in synth.templates
         for logical_id, resource in synth.template(unit).find_resources(kind).items()
     }
 
@@ -78,8 +78,10 @@ def test_every_log_group_is_named_under_the_patterns_the_key_admits(
     patterns = lake_log_group_patterns(synth.settings.resource_prefix)
     groups = _resources(synth, "AWS::Logs::LogGroup")
     # Lambda, Firehose, flow logs, CloudTrail, the Glue job and the workflow; the anomaly notifier, the analytics
-    # Firehose and, where analytics is enabled, the Flink application
-    assert len(groups) == 8 + synth.settings.analytics.enabled
+    # Firehose and, where analytics is enabled, the Flink application; where the warehouse is, its three audit logs,
+    # its two schema handlers, the provider framework and its waiter
+    warehouse = 7 if synth.settings.warehouse.enabled else 0
+    assert len(groups) == 8 + synth.settings.analytics.enabled + warehouse
     for (unit, logical_id), group in groups.items():
         name = group["Properties"].get("LogGroupName")
         assert isinstance(name, str), f"{unit}/{logical_id} has no literal name"
@@ -101,6 +103,9 @@ def test_every_service_role_admits_its_service_only_for_this_account(
         service = statement["Principal"]["Service"]
         trust = SERVICE_TRUST[service]
         conditions = statement.get("Condition", {})
+        if not (trust.source_account or trust.external_id_is_account or trust.source_arn):
+            # A service that sends none of the keys (CloudTrail, Redshift) is trusted without a condition
+            assert conditions == {}, logical_id
         if trust.source_account:
             assert conditions["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}, logical_id
         if trust.external_id_is_account:
@@ -110,8 +115,10 @@ def test_every_service_role_admits_its_service_only_for_this_account(
             assert _text(conditions["ArnLike"]["aws:SourceArn"]).endswith(f":{service_name}:*:*:{resource}")
         checked += 1
     # Glue (curated crawler, job), Step Functions, EventBridge (2), Lambda, Firehose, flow logs, CloudTrail, SageMaker
-    # consumers; the analytics crawler, notifier and Firehose, and where analytics is enabled the Flink application
-    assert checked == 13 + synthesized[env].settings.analytics.enabled
+    # consumers; the analytics crawler, notifier and Firehose, and where analytics is enabled the Flink application;
+    # where the warehouse is, Spectrum's (Redshift), the schema handlers', the provider framework's two and its waiter's
+    warehouse = 5 if synthesized[env].settings.warehouse.enabled else 0
+    assert checked == 13 + synthesized[env].settings.analytics.enabled + warehouse
 
 
 def test_a_role_for_a_service_whose_trust_keys_are_unknown_is_refused() -> None:

@@ -29,6 +29,8 @@ OTHER_STACKS = {
     "ProcessingJobSecurityGroup": "sg-0123456789abcdef0",
     "IsolatedSubnet1": "subnet-0123456789abcdef1",
     "IsolatedSubnet2": "subnet-0123456789abcdef2",
+    # prod's VPC spans three zones (its warehouse needs them), so the job may run in a third subnet
+    "IsolatedSubnet3": "subnet-0123456789abcdef3",
     "ModelRegistryTable": "placeholder-model-registry",
 }
 # The raw zone's table is declared with partition projection: only the curated zone is crawled.

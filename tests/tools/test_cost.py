@@ -13,7 +13,7 @@ from aws_cdk import aws_sns as sns
 
 from infra.constructs.ingest_stream import plan_shards
 from infra.workload import serves
-from tests.synth import UNITS, Synthesized
+from tests.synth import Synthesized, units_of
 from tools import cost
 
 PRICES = cost.PriceTable.load()
@@ -154,7 +154,7 @@ def test_the_price_table_states_its_region_date_and_sources() -> None:
 
 
 def _templates(synth: Synthesized) -> dict[str, dict[str, Any]]:
-    return {f"MlDataLake-{synth.settings.name}-{unit}": synth.json(unit) for unit in UNITS}
+    return {f"MlDataLake-{synth.settings.name}-{unit}": synth.json(unit) for unit in units_of(synth.settings.name)}
 
 
 def test_the_sandbox_stays_under_15_usd_a_month_idle(sandbox: Synthesized) -> None:
@@ -174,9 +174,11 @@ def test_prod_pays_for_its_shards_retention_and_interface_endpoints(prod: Synthe
     plan = 4  # prod's expected load in cdk.json (3 MB/s, 4,000 records/s, 2 consumers) needs 4 shards
     assert items["Kinesis provisioned shards"].quantity == f"{plan} shards x 730 h"
     assert items["Kinesis extended retention (to 7 days)"].quantity == f"{plan} shards x 730 h"
-    # Five endpoints the Glue job calls from the VPC, in its subnet's AZ only
+    # Five endpoints the Glue job calls from the VPC, in its subnet's AZ only; the warehouse's Spectrum shares Glue's
     assert items["VPC interface endpoints (5, per AZ)"].quantity == "5 endpoint-AZs x 730 h"
-    assert items["VPC interface endpoints (5, per AZ)"].workload == "curation job in the VPC"
+    assert items["VPC interface endpoints (5, per AZ)"].workload == (
+        "curation job in the VPC (4), curation job in the VPC + warehouse: Spectrum reads the catalog (1)"
+    )
     assert result.total > cost.estimate(_templates(sandbox), PRICES).total
 
 
@@ -385,3 +387,37 @@ def test_the_sandbox_has_no_consumer_and_no_application_by_default(sandbox: Synt
     result = cost.estimate(_templates(sandbox), PRICES)
     assert "Kinesis enhanced fan-out consumers" not in {line.item for line in result.lines}
     assert result.running == []
+
+
+# --- The warehouse -------------------------------------------------------------------------------------------------
+
+
+def test_the_warehouse_costs_nothing_idle_and_a_minute_of_its_base_rpus_per_query() -> None:
+    # Given a workgroup of 8 base RPUs and its namespace
+    templates = {
+        "MlDataLake-test-Warehouse": {
+            "Resources": {
+                "Wg": {
+                    "Type": "AWS::RedshiftServerless::Workgroup",
+                    "Properties": {"WorkgroupName": "ml-data-lake-test", "BaseCapacity": 8},
+                },
+                "Ns": {"Type": "AWS::RedshiftServerless::Namespace", "Properties": {}},
+            }
+        }
+    }
+    # When estimating
+    result = cost.estimate(templates, PRICES, free_tier=False)
+    # Then nothing is fixed, both are listed as priced by use, and a query costs 60 s of 8 RPUs: 8/60 RPU-hours
+    assert result.lines == []
+    assert any(line.startswith("Redshift Serverless workgroups x1 (per RPU-hour") for line in result.usage_priced)
+    assert "Redshift Serverless namespaces x1 (managed storage per GB-month)" in result.usage_priced
+    assert result.queries == [
+        "Warehouse ml-data-lake-test: idle 0.00 USD; a query of up to 60 s at its 8 base RPUs costs 0.05 USD "
+        "(0.375 per RPU-hour, per second, 60 s at least); loaded data 0.024 per GB-month."
+    ]
+    assert 8 * 60 / 3600 * PRICES.usd("redshift_serverless_rpu_hour") == pytest.approx(0.05)
+
+
+def test_prod_lists_its_warehouse_and_the_sandbox_has_none(prod: Synthesized, sandbox: Synthesized) -> None:
+    assert [q.split(":")[0] for q in cost.estimate(_templates(prod), PRICES).queries] == ["Warehouse ml-data-lake-prod"]
+    assert cost.estimate(_templates(sandbox), PRICES).queries == []
