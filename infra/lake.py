@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Environment, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.checkov import skip_checks_on_cdk_handlers
@@ -26,6 +27,7 @@ from infra.stacks.monitoring import MonitoringStack
 from infra.stacks.network import NetworkStack
 from infra.stacks.processing import ProcessingStack
 from infra.stacks.storage import StorageStack
+from infra.stacks.video import VideoStack
 from infra.tagging import tag_stack
 
 
@@ -40,16 +42,20 @@ class Lake:
     ml: MlStack | None
     processing: ProcessingStack
     analytics: AnalyticsStack
+    video: VideoStack | None
     monitoring: MonitoringStack
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
-        """Every stack, in the order CloudFormation deploys them (the ML unit's only when `ml.enabled`)."""
+        """Every stack, in the order CloudFormation deploys them (optional units' only where enabled)."""
         ml = (self.ml,) if self.ml else ()
+        video = (self.video,) if self.video else ()
         return (
             *(self.core, self.network, self.storage, self.ingestion),
             *ml,
-            *(self.processing, self.analytics, self.monitoring),
+            *(self.processing, self.analytics),
+            *video,
+            self.monitoring,
         )
 
 
@@ -108,6 +114,22 @@ def _ml(
     )
 
 
+def _video(
+    args: StackArgs, settings: EnvironmentSettings, storage: StorageStack, key: kms.IKey, alerts: AlertTarget
+) -> VideoStack | None:
+    """The video unit's stack (stream, labeler, notifier, crawler) where `video.enabled`."""
+    if not settings.video.enabled:
+        return None
+    return VideoStack(
+        **args("Video", "Kinesis video stream, the frame labeler (Rekognition) and its notifier."),
+        lake_key=key,
+        curated_zone=storage.curated_zone,
+        database=storage.database,
+        alerts=alerts,
+        removal=removal_policy(settings),
+    )
+
+
 def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifact: Path | None = None) -> Lake:
     """Create the stacks of the environment `settings` describes, named `MlDataLake-<env>-<Unit>`.
 
@@ -150,6 +172,8 @@ def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifac
         flink_artifact=flink_artifact,
         removal=removal,
     )
+    video = _video(args, settings, storage, key, alerts)
+    watched = (core, network, storage, ingestion, ml, processing, analytics, video)
     monitoring = MonitoringStack(
         **args("Monitoring", "the pipeline's dashboard."),
         ingest_stream=ingestion.ingest_stream,
@@ -157,9 +181,9 @@ def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifac
         transform_function=ingestion.transform_function,
         state_machine=processing.workflow.state_machine,
         glue_job=processing.curate_job.job,
-        alarms=alarms_in(core, network, storage, ingestion, *((ml,) if ml else ()), processing, analytics),
+        alarms=alarms_in(*(stack for stack in watched if stack is not None)),
     )
-    return _tagged(Lake(core, network, storage, ingestion, ml, processing, analytics, monitoring), settings)
+    return _tagged(Lake(core, network, storage, ingestion, ml, processing, analytics, video, monitoring), settings)
 
 
 def _tagged(lake: Lake, settings: EnvironmentSettings) -> Lake:

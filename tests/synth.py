@@ -19,14 +19,26 @@ from tools.security.synthesis import REVIEW_OPTIONS
 __all__ = ["ROOT", "cdk_context", "load_settings"]
 
 ENVIRONMENTS = environment_names()
-# Every unit (stack) each environment has, in deployment order; a test checks the app builds exactly these.
-UNITS = ("Core", "Network", "Storage", "Ingestion", "Ml", "Processing", "Analytics", "Monitoring")
-ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in UNITS]
+# Every unit (stack) an environment can have, in deployment order; a test checks the app builds exactly these.
+UNITS = ("Core", "Network", "Storage", "Ingestion", "Ml", "Processing", "Analytics", "Video", "Monitoring")
+# Optional units exist only where their settings block says `enabled` (infra/lake.py).
+OPTIONAL_UNITS = {"Ml": "ml", "Video": "video"}
+
+
+def units_of(settings: EnvironmentSettings) -> tuple[str, ...]:
+    """The units (stacks) an environment with `settings` has, in deployment order."""
+    return tuple(
+        unit for unit in UNITS if unit not in OPTIONAL_UNITS or getattr(settings, OPTIONAL_UNITS[unit]).enabled
+    )
+
+
+ENVIRONMENT_UNITS = {env: units_of(load_settings(env)) for env in ENVIRONMENTS}
+ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in ENVIRONMENT_UNITS[env]]
 
 # One environment with every setting the project's own environments leave off: bound to a (placeholder) account
 # and region with named zones, interface endpoints, an on-demand stream, reserved concurrency, Parquet at ingest, a
-# consumer account, the catalog encryption left to another environment, the ML unit off, and the safe defaults for
-# everything else (retain).
+# consumer account, the catalog encryption left to another environment, the ML unit off, the video unit on at its
+# longest retention, and the safe defaults for everything else (retain).
 VARIANT = "variant"
 CONSUMER_ACCOUNT = "222222222222"
 VARIANT_BLOCK: dict[str, Any] = {
@@ -38,6 +50,14 @@ VARIANT_BLOCK: dict[str, Any] = {
     "consumer_accounts": [CONSUMER_ACCOUNT],
     "glue": {"manage_catalog_encryption": False},
     "ml": {"enabled": False},
+    "video": {
+        "enabled": True,
+        "retention_hours": 87_600,
+        "schedule_minutes": 10,
+        "frames_per_minute": 12,
+        "image_format": "PNG",
+        "watch_labels": ["Person", "Car"],
+    },
 }
 
 

@@ -52,6 +52,9 @@ USAGE_PRICED = {
     "AWS::DynamoDB::Table": ("DynamoDB on-demand tables", "per request and GB-month, backups per GB-month"),
     "AWS::KinesisAnalyticsV2::Application": ("Flink applications", "per KPU-hour while started, see below"),
     "AWS::SQS::Queue": ("SQS queues", "per request"),
+    # The video unit: media per GB in and per GB-month kept, and the labeler's frames, each a GetImages image and a
+    # Rekognition DetectLabels image (Rekognition has no resource: its price rides on the stream's line).
+    "AWS::KinesisVideo::Stream": ("Kinesis video streams", "per GB ingested and stored; per frame labeled"),
 }
 # A Step Functions task that runs a SageMaker Processing job: priced per run, not per month.
 PROCESSING_JOB = ":sagemaker:createProcessingJob"

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from infra.config.analytics import AnalyticsSettings
 from infra.config.errors import FieldError
 from infra.config.ml import MlSettings
+from infra.config.video import VideoSettings
 from infra.constructs.ingest_stream import ExpectedLoad, plan_shards
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -354,6 +355,9 @@ class EnvironmentSettings(_Settings):
     athena: AthenaSettings = Field(default=AthenaSettings(), description="Queries.")
     ml: MlSettings = Field(default=MlSettings(), description="The SageMaker Processing job and model registry.")
     analytics: AnalyticsSettings = Field(default=AnalyticsSettings(), description="Real-time analytics (Flink).")
+    video: VideoSettings = Field(
+        default=VideoSettings(), description="Kinesis Video Streams and the frame labeler (Rekognition)."
+    )
 
     @field_validator("name")
     @classmethod

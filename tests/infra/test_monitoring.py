@@ -19,7 +19,7 @@ from aws_cdk.assertions import Template
 
 from infra.constructs.alarms import AlertTarget, alarm, alarms_in
 from infra.constructs.pipeline_dashboard import PipelineDashboard
-from tests.synth import ENVIRONMENTS, UNITS, Synthesized
+from tests.synth import ENVIRONMENTS, Synthesized
 
 UNIT = "Monitoring"
 ALERT_TOPIC = "AlertsTopic"  # the logical ID prefix of the Core stack's alert topic
@@ -111,7 +111,7 @@ def test_the_alarm_widget_lists_every_alarm_of_the_environment(sandbox: Synthesi
     # Given every alarm the environment's stacks define
     alarm_ids = {
         (unit, logical_id)
-        for unit in UNITS
+        for unit in sandbox.templates
         for logical_id in sandbox.template(unit).find_resources("AWS::CloudWatch::Alarm")
     }
     assert len(alarm_ids) >= 5
@@ -146,6 +146,8 @@ FLINK_ALARMS = {
     "stream-analytics-back-pressure",
     "stream-analytics-consumer-behind",
 }
+# The video unit's alarms (their metrics are tested in test_video.py), where video is enabled.
+VIDEO_ALARMS = {"video-labeler-errors", "video-labeler-throttles", "video-dead-letters"}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -155,13 +157,15 @@ def test_each_alarm_lives_in_the_stack_of_what_it_watches_and_names_the_environm
     # Given every alarm of every stack, by name
     alarms = {
         alarm["Properties"]["AlarmName"]: (unit, alarm["Properties"])
-        for unit in UNITS
+        for unit in synthesized[env].templates
         for alarm in synthesized[env].template(unit).find_resources("AWS::CloudWatch::Alarm").values()
     }
     # Then they are exactly the owned ones, each named <resource prefix>-<what it watches>, in its owner's stack
     analytics = NOTIFIER_ALARMS | (FLINK_ALARMS if synthesized[env].settings.analytics.enabled else set())
-    assert set(alarms) == {f"ml-data-lake-{env}-{name}" for name in {*OWNED_ALARMS, *analytics}}
+    video = VIDEO_ALARMS if synthesized[env].settings.video.enabled else set()
+    assert set(alarms) == {f"ml-data-lake-{env}-{name}" for name in {*OWNED_ALARMS, *analytics, *video}}
     assert {alarms[f"ml-data-lake-{env}-{name}"][0] for name in analytics} == {"Analytics"}
+    assert {alarms[f"ml-data-lake-{env}-{name}"][0] for name in video} <= {"Video"}
     for name, (unit, namespace, metric, statistic) in OWNED_ALARMS.items():
         owner, properties = alarms[f"ml-data-lake-{env}-{name}"]
         assert owner == unit, name
@@ -180,7 +184,7 @@ def test_every_alarm_of_every_stack_notifies_the_alert_topic(synthesized: dict[s
     # Given every alarm in every stack of the environment
     alarms = {
         f"{unit}/{logical_id}": alarm["Properties"]
-        for unit in UNITS
+        for unit in synthesized[env].templates
         for logical_id, alarm in synthesized[env].template(unit).find_resources("AWS::CloudWatch::Alarm").items()
     }
     assert alarms

@@ -13,7 +13,7 @@ from aws_cdk.assertions import Match
 from infra.config import ConfigError, load_environment
 from infra.constructs.log_group import lake_log_group_patterns
 from infra.constructs.managed_policy_role import SERVICE_TRUST, ManagedPolicyRole
-from tests.synth import ENVIRONMENTS, UNITS, Synthesized
+from tests.synth import ENVIRONMENTS, Synthesized
 
 # CDK's own custom-resource providers make their roles themselves (not a ManagedPolicyRole).
 CDK_PROVIDER_ROLE = "CustomResourceProviderRole"
@@ -27,7 +27,7 @@ def _key_statements(synth: Synthesized) -> list[dict[str, Any]]:
 def _resources(synth: Synthesized, kind: str) -> dict[tuple[str, str], dict[str, Any]]:
     return {
         (unit, logical_id): resource
-        for unit in UNITS
+        for unit in synth.templates
         for logical_id, resource in synth.template(unit).find_resources(kind).items()
     }
 
@@ -79,7 +79,8 @@ def test_every_log_group_is_named_under_the_patterns_the_key_admits(
     groups = _resources(synth, "AWS::Logs::LogGroup")
     # Lambda, Firehose, flow logs, CloudTrail, the Glue job and the workflow; the anomaly notifier, the analytics
     # Firehose and, where analytics is enabled, the Flink application
-    assert len(groups) == 8 + synth.settings.analytics.enabled
+    # (the video unit's two functions log where it is enabled)
+    assert len(groups) == 8 + synth.settings.analytics.enabled + 2 * synth.settings.video.enabled
     for (unit, logical_id), group in groups.items():
         name = group["Properties"].get("LogGroupName")
         assert isinstance(name, str), f"{unit}/{logical_id} has no literal name"
@@ -111,7 +112,8 @@ def test_every_service_role_admits_its_service_only_for_this_account(
         checked += 1
     # Glue (curated crawler, job), Step Functions, EventBridge (2), Lambda, Firehose, flow logs, CloudTrail, SageMaker
     # consumers; the analytics crawler, notifier and Firehose, and where analytics is enabled the Flink application
-    assert checked == 13 + synthesized[env].settings.analytics.enabled
+    # (the video unit adds its two functions' roles and its crawler's)
+    assert checked == 13 + synthesized[env].settings.analytics.enabled + 3 * synthesized[env].settings.video.enabled
 
 
 def test_a_role_for_a_service_whose_trust_keys_are_unknown_is_refused() -> None:

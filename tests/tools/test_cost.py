@@ -13,7 +13,7 @@ from aws_cdk import aws_sns as sns
 
 from infra.constructs.ingest_stream import plan_shards
 from infra.workload import serves
-from tests.synth import UNITS, Synthesized
+from tests.synth import Synthesized
 from tools import cost
 
 PRICES = cost.PriceTable.load()
@@ -154,7 +154,7 @@ def test_the_price_table_states_its_region_date_and_sources() -> None:
 
 
 def _templates(synth: Synthesized) -> dict[str, dict[str, Any]]:
-    return {f"MlDataLake-{synth.settings.name}-{unit}": synth.json(unit) for unit in UNITS}
+    return {f"MlDataLake-{synth.settings.name}-{unit}": synth.json(unit) for unit in synth.templates}
 
 
 def test_the_sandbox_stays_under_15_usd_a_month_idle(sandbox: Synthesized) -> None:
@@ -385,3 +385,20 @@ def test_the_sandbox_has_no_consumer_and_no_application_by_default(sandbox: Synt
     result = cost.estimate(_templates(sandbox), PRICES)
     assert "Kinesis enhanced fan-out consumers" not in {line.item for line in result.lines}
     assert result.running == []
+
+
+def test_a_video_stream_is_priced_by_use_with_its_labeled_frames() -> None:
+    # Given a video stream and its scheduled labeler
+    templates = {
+        "V": {
+            "Resources": {
+                "Stream": {"Type": "AWS::KinesisVideo::Stream", "Properties": {"DataRetentionInHours": 720}},
+                "Labeler": {"Type": "AWS::Lambda::Function", "Properties": {}},
+                "Schedule": {"Type": "AWS::Events::Rule", "Properties": {"ScheduleExpression": "rate(5 minutes)"}},
+            }
+        }
+    }
+    result = cost.estimate(templates, PRICES)
+    # Then nothing of it is a fixed monthly cost, and the stream is named with what it is priced by
+    assert result.total == 0
+    assert "Kinesis video streams x1 (per GB ingested and stored; per frame labeled)" in result.usage_priced

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.synth import UNITS, Synthesized
+from tests.synth import ENVIRONMENT_UNITS, Synthesized
 from tools.synth_summary import main, summarize
+
+UNITS = ENVIRONMENT_UNITS["sandbox"]
 
 
 def test_lists_every_stack_in_deployment_order_with_its_resources(
