@@ -235,3 +235,16 @@ detect: $(FLINK_VENV)/.installed ## Score a CSV offline: make detect INPUT=f.csv
 bench-flink: $(FLINK_VENV)/.installed ## Detector readings/s per core; local job readings/s and put-to-anomaly latency
 	$(FLINK_BIN)/python bench/bench_detector.py
 	cd $(FLINK_APP) && ../../$(FLINK_BIN)/python -m stream_analytics.local_run --out ../../build/analytics-bench
+
+# --- video (issue 13, unit 3): Kinesis Video Streams and the frame labeler ----------------------------------------
+
+.PHONY: video-clip video-local video-smoke
+
+video-clip: setup ## Write the synthetic H.264 MKV clip (build/video/clip.mkv): a red square, a blue disc, frame numbers
+	$(BIN)/python -m tools.video_clip build/video/clip.mkv
+
+video-local: setup ## The labeler's code on the clip, no AWS account: labels, events and a contact sheet in build/video-local/
+	$(BIN)/python -m tools.video_local --out build/video-local
+
+video-smoke: setup ## Send the clip to the deployed ENV's video stream, check fragments, run the labeler, find its labels in S3
+	$(BIN)/python -m tools.video_smoke --env $(ENV) --confirm "$(CONFIRM)"
