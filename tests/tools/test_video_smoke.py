@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
 
 from infra.config.video import VideoSettings
 from tools import video_smoke
+from tools.stack_outputs import StackOutputs
+from tools.video_producer import Ack
 
 
 def test_the_unit_off_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,3 +54,73 @@ def test_the_windows_asked_for_cover_the_clip_and_read_back_as_the_schedule_woul
     for window in windows:
         scheduled = video_smoke.frames.parse_time(video_smoke.scheduled_time(window, video))
         assert video_smoke.frames.window_for(scheduled, minutes=5, lag_seconds=60) == window
+
+
+def test_a_run_sends_the_clip_counts_fragments_runs_each_window_and_finds_its_labels(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_aws: None
+) -> None:
+    # Given a deployed unit whose every AWS call is answered by a Stubber
+    video = VideoSettings(schedule_minutes=5, lag_seconds=60)
+    now = datetime(2026, 11, 26, 10, 0, 30, tzinfo=UTC)  # a 10 s clip: one window, 09:59 to 10:04
+    monkeypatch.setattr(video_smoke, "datetime", _FrozenClock(now))
+    monkeypatch.setattr(video_smoke, "CLIP", tmp_path / "clip.mkv")
+    monkeypatch.setattr(video_smoke, "write_clip", lambda path, spec: path)
+    sent: list[str] = []
+    monkeypatch.setattr(
+        video_smoke,
+        "send_clip",
+        lambda stream, clip, region: sent.append(stream) or [Ack("PERSISTED", 0, "1", None, None)],
+    )
+    clients = {name: boto3.client(name) for name in ("kinesisvideo", "kinesis-video-archived-media", "lambda", "s3")}
+    stubs = {name: Stubber(client) for name, client in clients.items()}
+    stubs["kinesisvideo"].add_response(
+        "get_data_endpoint", {"DataEndpoint": "https://kvs"}, {"StreamName": "s", "APIName": "LIST_FRAGMENTS"}
+    )
+    stubs["kinesis-video-archived-media"].add_response(
+        "list_fragments", {"Fragments": [{"FragmentNumber": "1"}, {"FragmentNumber": "2"}]}, None
+    )
+    summary = json.dumps({"frames": 2, "labeled": 2, "errors": 0, "alerts": 0}).encode()
+    stubs["lambda"].add_response(
+        "invoke",
+        {"StatusCode": 200, "Payload": StreamingBody(_bytes(summary), len(summary))},
+        {"FunctionName": "labeler", "Payload": json.dumps({"time": "2026-11-26T10:05:00.000Z"}).encode()},
+    )
+    key = "video/labels/stream=s/dt=2026-11-26/095900-100400.json"
+    stubs["s3"].add_response("head_object", {}, {"Bucket": "curated", "Key": key})
+    for stub in stubs.values():
+        stub.activate()
+    session = type("Session", (), {"region_name": "eu-west-1", "client": lambda self, name, **_: clients[name]})()
+    outputs = StackOutputs(
+        {
+            "MlDataLake-test-Video": {
+                "VideoStreamName": "s",
+                "VideoLabelerName": "labeler",
+                "VideoBucketName": "curated",
+                "VideoPrefix": "video/",
+            }
+        },
+        source="test",
+    )
+    said: list[str] = []
+    # When the smoke test runs
+    video_smoke.run("test", session, outputs, video, said.append)
+    # Then it sent the clip, saw two fragments, ran the one window and found its labels object
+    assert sent == ["s"]
+    assert "ListFragments: 2 fragment(s)" in said[1]
+    assert key in said[2]
+    for stub in stubs.values():
+        stub.assert_no_pending_responses()
+
+
+class _FrozenClock:
+    """`datetime` with a fixed now()."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self, tz: object = None) -> datetime:
+        return self._now
+
+
+def _bytes(data: bytes) -> io.BytesIO:
+    return io.BytesIO(data)
