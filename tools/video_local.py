@@ -135,6 +135,7 @@ def local_config(settings: VideoSettings) -> handler.Config:
         schedule_minutes=1,
         lag_seconds=0,
         sampling_interval_ms=settings.sampling_interval_ms,
+        lookback_ms=settings.lookback_ms,
         clock="PRODUCER_TIMESTAMP",
         image_format=settings.image_format,
         width_pixels=settings.width_pixels,

@@ -57,6 +57,12 @@ class VideoSettings(BaseModel):
         description="Frames sampled per minute of video (GetImages' SamplingInterval; at most 300, one per 200 ms). "
         "Each sampled frame is one Rekognition call.",
     )
+    max_fragment_seconds: Annotated[int, Field(ge=1, le=60)] = Field(
+        default=10,
+        description="Longest fragment the producers send (their keyframe interval, 1 to 60 s). GetImages leaves out "
+        "a fragment that began before its start time, so each call starts this much earlier and keeps only the "
+        "window's frames.",
+    )
     timestamps: Literal["SERVER_TIMESTAMP", "PRODUCER_TIMESTAMP"] = Field(
         default="SERVER_TIMESTAMP",
         description="Which clock the window reads: the time KVS received each fragment (SERVER_TIMESTAMP) or the "
@@ -127,6 +133,13 @@ class VideoSettings(BaseModel):
     def frames_per_run(self) -> int:
         """Frames one run samples at most: frames_per_minute over schedule_minutes."""
         return self.frames_per_minute * self.schedule_minutes
+
+    @property
+    def lookback_ms(self) -> int:
+        """How much earlier than its range each GetImages call starts: max_fragment_seconds, rounded up to whole
+        sampling intervals so that the sampling instants inside the window stay where they were."""
+        interval = self.sampling_interval_ms
+        return -(-self.max_fragment_seconds * 1000 // interval) * interval
 
     @property
     def sampling_interval_ms(self) -> int:

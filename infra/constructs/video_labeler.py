@@ -284,6 +284,7 @@ def _labeler_environment(
         "SCHEDULE_MINUTES": str(settings.schedule_minutes),
         "LAG_SECONDS": str(settings.lag_seconds),
         "SAMPLING_INTERVAL_MS": str(settings.sampling_interval_ms),
+        "LOOKBACK_MS": str(settings.lookback_ms),
         "CLOCK": settings.timestamps,
         "IMAGE_FORMAT": settings.image_format,
         "WIDTH_PIXELS": str(settings.width_pixels),

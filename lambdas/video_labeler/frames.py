@@ -57,7 +57,7 @@ def window_for(scheduled: datetime, *, minutes: int, lag_seconds: int) -> Window
 
 
 def ranges(window: Window, longest: timedelta = MAX_RANGE) -> Iterator[Window]:
-    """The window cut into consecutive ranges GetImages accepts (at most 300 s each)."""
+    """The window cut into consecutive ranges of at most `longest` (GetImages takes 300 s at most)."""
     start = window.start
     while start < window.end:
         end = min(start + longest, window.end)

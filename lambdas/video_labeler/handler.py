@@ -53,6 +53,7 @@ class Config:
     schedule_minutes: int
     lag_seconds: int
     sampling_interval_ms: int
+    lookback_ms: int
     clock: str
     image_format: str
     width_pixels: int
@@ -75,6 +76,7 @@ class Config:
                 schedule_minutes=int(env["SCHEDULE_MINUTES"]),
                 lag_seconds=int(env["LAG_SECONDS"]),
                 sampling_interval_ms=int(env["SAMPLING_INTERVAL_MS"]),
+                lookback_ms=int(env["LOOKBACK_MS"]),
                 clock=env["CLOCK"],
                 image_format=env["IMAGE_FORMAT"],
                 width_pixels=int(env["WIDTH_PIXELS"]),
@@ -120,14 +122,19 @@ def run(scheduled: str, config: Config, client: ClientFactory) -> dict[str, Any]
 
 
 def fetch_frames(config: Config, window: frames.Window, client: ClientFactory) -> Iterator[frames.Frame]:
-    """Every image GetImages returns for the window (300 s per call, every page), in time order."""
+    """Every image GetImages returns for the window (every page), in time order.
+
+    GetImages leaves out a fragment that began before its StartTimestamp (its images come back NO_MEDIA), so each
+    call starts `lookback_ms` earlier, a whole number of sampling intervals, and only the range's own images are kept.
+    """
     endpoint = client("kinesisvideo").get_data_endpoint(StreamARN=config.stream_arn, APIName="GET_IMAGES")
     media = client("kinesis-video-archived-media", endpoint_url=endpoint["DataEndpoint"])
-    for part in frames.ranges(window):
+    lookback = timedelta(milliseconds=config.lookback_ms)
+    for part in frames.ranges(window, frames.MAX_RANGE - lookback):
         request: dict[str, Any] = {
             "StreamARN": config.stream_arn,
             "ImageSelectorType": config.clock,
-            "StartTimestamp": part.start,
+            "StartTimestamp": part.start - lookback,
             # GetImages includes its end; the window is half-open, so stop one millisecond short.
             "EndTimestamp": part.end - timedelta(milliseconds=1),
             "SamplingInterval": config.sampling_interval_ms,
@@ -138,6 +145,8 @@ def fetch_frames(config: Config, window: frames.Window, client: ClientFactory) -
         while True:
             page = media.get_images(**request)
             for image in page.get("Images", []):
+                if not part.start <= image["TimeStamp"] < part.end:
+                    continue
                 content = image.get("ImageContent")
                 yield frames.Frame(
                     timestamp=image["TimeStamp"],

@@ -83,6 +83,7 @@ def test_the_labeler_reads_its_sampling_from_the_settings(variant: Synthesized) 
     environment = _functions(variant)["handler.handler"]["Properties"]["Environment"]["Variables"]
     # 12 frames a minute is one every 5,000 ms; 10 minutes of them is the run's budget
     assert environment["SAMPLING_INTERVAL_MS"] == "5000"
+    assert environment["LOOKBACK_MS"] == "10000"
     assert environment["MAX_FRAMES"] == "120"
     assert environment["SCHEDULE_MINUTES"] == "10"
     assert environment["IMAGE_FORMAT"] == "PNG"
@@ -214,6 +215,7 @@ def _actions(statement: dict[str, Any]) -> list[str]:
             {"retention_hours": 1, "schedule_minutes": 60, "lag_seconds": 60},
             "video.retention_hours = 1: must keep media longer than one schedule window",
         ),
+        ({"max_fragment_seconds": 61}, "video.max_fragment_seconds = 61: input should be less than or equal to 60"),
         ({"timestamps": "LOCAL"}, "video.timestamps = 'LOCAL': input should be 'SERVER_TIMESTAMP' or"),
         ({"enable": True}, "video.enable: unknown setting (a typo?); did you mean 'enabled'?"),
     ],
@@ -231,3 +233,7 @@ def test_the_defaults_are_off_and_the_sampling_is_derived() -> None:
     assert (settings.sampling_interval_ms, settings.frames_per_run) == (10_000, 30)
     assert VideoSettings(frames_per_minute=300, schedule_minutes=2).sampling_interval_ms == 200
     assert VideoSettings(retention_hours=87_600).retention_hours == 87_600
+    # GetImages starts a fragment early, in whole sampling intervals (10 s: one interval of 10 s, 15 s: one of 15 s)
+    assert VideoSettings(max_fragment_seconds=10).lookback_ms == 10_000
+    assert VideoSettings(frames_per_minute=4, max_fragment_seconds=10).lookback_ms == 15_000
+    assert VideoSettings(frames_per_minute=60, max_fragment_seconds=2).lookback_ms == 2_000

@@ -26,6 +26,8 @@ TOPIC = f"arn:aws:sns:{REGION}:111111111111:alerts"
 SCHEDULED = "2026-11-26T10:07:23Z"
 START = datetime(2026, 11, 26, 9, 59, tzinfo=UTC)
 END = datetime(2026, 11, 26, 10, 4, tzinfo=UTC)
+# Each GetImages call starts 10 s early, so a 300 s window is two calls: 290 s and 10 s.
+SPLIT = START + timedelta(seconds=290)
 LABELS_KEY = f"video/labels/stream={STREAM}/dt=2026-11-26/095900-100400.json"
 ERRORS_KEY = f"video/errors/stream={STREAM}/dt=2026-11-26/095900-100400.json"
 JPEG = b"\xff\xd8\xff\xe0 frame bytes"
@@ -37,6 +39,7 @@ ENVIRONMENT = {
     "SCHEDULE_MINUTES": "5",
     "LAG_SECONDS": "60",
     "SAMPLING_INTERVAL_MS": "10000",
+    "LOOKBACK_MS": "10000",
     "CLOCK": "SERVER_TIMESTAMP",
     "IMAGE_FORMAT": "JPEG",
     "WIDTH_PIXELS": "1280",
@@ -97,7 +100,8 @@ def _images_request(start: datetime, end: datetime, page: str | None = None) -> 
     request = {
         "StreamARN": STREAM_ARN,
         "ImageSelectorType": "SERVER_TIMESTAMP",
-        "StartTimestamp": start,
+        # One sampling interval early: GetImages leaves out a fragment that began before its start
+        "StartTimestamp": start - timedelta(seconds=10),
         "EndTimestamp": end - timedelta(milliseconds=1),
         "SamplingInterval": 10000,
         "Format": "JPEG",
@@ -120,7 +124,8 @@ def _expect_frames(stubs: Stubs, images: list[dict[str, Any]]) -> None:
     stubs.kinesisvideo.add_response(
         "get_data_endpoint", {"DataEndpoint": ENDPOINT}, {"StreamARN": STREAM_ARN, "APIName": "GET_IMAGES"}
     )
-    stubs.media.add_response("get_images", {"Images": images}, _images_request(START, END))
+    stubs.media.add_response("get_images", {"Images": images}, _images_request(START, SPLIT))
+    stubs.media.add_response("get_images", {"Images": []}, _images_request(SPLIT, END))
 
 
 def _labels(*pairs: tuple[str, float]) -> dict[str, Any]:
@@ -247,12 +252,30 @@ def test_every_page_of_getimages_is_read(stubs: Stubs) -> None:
     stubs.kinesisvideo.add_response(
         "get_data_endpoint", {"DataEndpoint": ENDPOINT}, {"StreamARN": STREAM_ARN, "APIName": "GET_IMAGES"}
     )
-    stubs.media.add_response("get_images", {"Images": [_image(0)], "NextToken": "abc"}, _images_request(START, END))
-    stubs.media.add_response("get_images", {"Images": [_image(10)]}, _images_request(START, END, page="abc"))
+    stubs.media.add_response("get_images", {"Images": [_image(0)], "NextToken": "abc"}, _images_request(START, SPLIT))
+    stubs.media.add_response("get_images", {"Images": [_image(10)]}, _images_request(START, SPLIT, page="abc"))
+    stubs.media.add_response("get_images", {"Images": []}, _images_request(SPLIT, END))
     _expect_labels(stubs, _labels(("Tree", 88.0)))
     _expect_labels(stubs, _labels(("Tree", 87.0)))
     _put(stubs, LABELS_KEY)
     assert handler.handler({"time": SCHEDULED}, None)["labeled"] == 2
+
+
+def test_images_of_the_lookback_belong_to_the_previous_window_and_are_not_labeled_twice(stubs: Stubs) -> None:
+    # Given GetImages answering from 10 s before each range: the previous window's last frame, then this window's
+    stubs.kinesisvideo.add_response(
+        "get_data_endpoint", {"DataEndpoint": ENDPOINT}, {"StreamARN": STREAM_ARN, "APIName": "GET_IMAGES"}
+    )
+    stubs.media.add_response("get_images", {"Images": [_image(-10), _image(0)]}, _images_request(START, SPLIT))
+    stubs.media.add_response("get_images", {"Images": [_image(280), _image(290)]}, _images_request(SPLIT, END))
+    _expect_labels(stubs, _labels(("Tree", 88.0)))
+    _expect_labels(stubs, _labels(("Tree", 87.0)))
+    labels = _put(stubs, LABELS_KEY)
+    # When the run handles its window
+    assert handler.handler({"time": SCHEDULED}, None)["labeled"] == 2
+    # Then only the window's own instants are labeled, each once
+    stamps = [json.loads(line)["timestamp"] for line in labels[0].decode().splitlines()]
+    assert stamps == ["2026-11-26T09:59:00.000Z", "2026-11-26T10:03:50.000Z"]
 
 
 def test_a_refused_event_fails_the_run_so_it_is_retried(stubs: Stubs) -> None:
