@@ -73,8 +73,10 @@ def stubs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubs]:
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    # A session of its own: boto3's default session would keep these fake credentials for later tests.
+    session = boto3.session.Session(region_name=REGION)
     clients = {
-        service: boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+        service: session.client(service)  # type: ignore[call-overload]
         for service in ("kinesisvideo", "kinesis-video-archived-media", "rekognition", "s3", "events", "sns")
     }
     endpoints: list[str | None] = []

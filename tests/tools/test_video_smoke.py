@@ -71,7 +71,9 @@ def test_a_run_sends_the_clip_counts_fragments_runs_each_window_and_finds_its_la
         "send_clip",
         lambda stream, clip, region: sent.append(stream) or [Ack("PERSISTED", 0, "1", None, None)],
     )
-    clients = {name: boto3.client(name) for name in ("kinesisvideo", "kinesis-video-archived-media", "lambda", "s3")}
+    # A session of its own: boto3's default session would keep these fake credentials for later tests.
+    aws = boto3.session.Session()
+    clients = {name: aws.client(name) for name in ("kinesisvideo", "kinesis-video-archived-media", "lambda", "s3")}
     stubs = {name: Stubber(client) for name, client in clients.items()}
     stubs["kinesisvideo"].add_response(
         "get_data_endpoint", {"DataEndpoint": "https://kvs"}, {"StreamName": "s", "APIName": "LIST_FRAGMENTS"}
