@@ -67,18 +67,35 @@ class Stubs:
         return [self.kinesisvideo, self.media, self.rekognition, self.s3, self.events, self.sns]
 
 
-@pytest.fixture
-def stubs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubs]:
-    for name, value in {**ENVIRONMENT, "TOPIC_ARN": TOPIC}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    # A session of its own: boto3's default session would keep these fake credentials for later tests.
-    session = boto3.session.Session(region_name=REGION)
-    clients = {
+class Capture:
+    """Matches any value among a Stubber's expected parameters, and keeps each value it was compared with."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __eq__(self, other: object) -> bool:
+        self.values.append(other)
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@pytest.fixture(scope="module")
+def clients() -> dict[str, Any]:
+    """The clients, made once (each costs tens of milliseconds); every test wraps them in fresh Stubbers."""
+    # A session of its own with fake keys: boto3's default session would keep them for later tests.
+    fake = "testing"
+    session = boto3.session.Session(aws_access_key_id=fake, aws_secret_access_key=fake, region_name=REGION)
+    return {
         service: session.client(service)  # type: ignore[call-overload]
         for service in ("kinesisvideo", "kinesis-video-archived-media", "rekognition", "s3", "events", "sns")
     }
+
+
+@pytest.fixture
+def stubs(monkeypatch: pytest.MonkeyPatch, clients: dict[str, Any]) -> Iterator[Stubs]:
+    for name, value in {**ENVIRONMENT, "TOPIC_ARN": TOPIC}.items():
+        monkeypatch.setenv(name, value)
     endpoints: list[str | None] = []
 
     def client(service: str, endpoint_url: str | None = None, **_: Any) -> Any:
@@ -145,14 +162,9 @@ def _expect_labels(stubs: Stubs, response: dict[str, Any]) -> None:
 
 def _put(stubs: Stubs, key: str) -> list[bytes]:
     """Expect one put_object of `key`; the returned list receives its body."""
-    bodies: list[bytes] = []
-
-    def capture(**kwargs: Any) -> None:
-        bodies.append(kwargs["params"]["Body"])
-
-    stubs.s3.add_response("put_object", {}, {"Bucket": BUCKET, "Key": key, "Body": ANY})
-    stubs.s3.client.meta.events.register_first("provide-client-params.s3.PutObject", capture)
-    return bodies
+    body = Capture()
+    stubs.s3.add_response("put_object", {}, {"Bucket": BUCKET, "Key": key, "Body": body})
+    return body.values
 
 
 # --- The window ----------------------------------------------------------------------------------------------------
@@ -196,10 +208,9 @@ def test_each_frame_is_labeled_written_and_a_watched_one_is_published(stubs: Stu
     _expect_labels(stubs, _labels(("Car", 99.0)))
     labels = _put(stubs, LABELS_KEY)
     stubs.s3.add_response("put_object", {}, {"Bucket": BUCKET, "Key": ERRORS_KEY, "Body": ANY})
-    published: list[dict[str, Any]] = []
-    stubs.events.add_response("put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}, None)
-    stubs.events.client.meta.events.register_first(
-        "provide-client-params.events.PutEvents", lambda params, **_: published.extend(params["Entries"])
+    entries = Capture()
+    stubs.events.add_response(
+        "put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}, {"Entries": entries}
     )
     # When the run handles its window
     summary = handler.handler({"time": SCHEDULED}, None)
@@ -211,7 +222,7 @@ def test_each_frame_is_labeled_written_and_a_watched_one_is_published(stubs: Stu
     assert lines[0]["labels"][0] == {"name": "Person", "confidence": 97.5, "parents": []}
     assert lines[0]["label_model_version"] == "3.0"
     assert [line["watched"] for line in lines] == [["Person"], []]
-    [event] = published
+    [[event]] = entries.values
     assert (event["Source"], event["DetailType"]) == (SOURCE, "Video labels matched")
     detail = json.loads(event["Detail"])
     assert detail["object"] == f"s3://{BUCKET}/{LABELS_KEY}"
@@ -240,7 +251,7 @@ def test_frames_over_the_runs_budget_are_written_as_errors_not_dropped(
     _put(stubs, LABELS_KEY)
     errors = _put(stubs, ERRORS_KEY)
     handler.handler({"time": SCHEDULED}, None)
-    assert "over the run's budget of 1 frames" in errors[-1].decode()
+    assert "over the run's budget of 1 frames" in errors[0].decode()
 
 
 def test_a_throttled_run_fails_as_a_whole_and_writes_nothing(stubs: Stubs) -> None:
