@@ -250,3 +250,15 @@ warehouse-query: setup ## Run SQL="..." or SQL_FILE=f.sql on ENV's warehouse (Da
 	@test -n "$${SQL:-}$(SQL_FILE)" || { echo 'error: give SQL="SELECT ..." or SQL_FILE=warehouse/sql/<file>.sql' >&2; exit 2; }
 	$(BIN)/python -m tools.warehouse --env $(ENV) $(if $(SQL_FILE),--file "$(SQL_FILE)",--sql "$${SQL:-}") \
 		$(if $(ADMIN),--admin)
+# --- video (issue 13, unit 3): Kinesis Video Streams and the frame labeler ----------------------------------------
+
+.PHONY: video-clip video-local video-smoke
+
+video-clip: setup ## Write the synthetic H.264 MKV clip (build/video/clip.mkv): a red square, a blue disc, frame numbers
+	$(BIN)/python -m tools.video_clip build/video/clip.mkv
+
+video-local: setup ## The labeler's code on the clip, no AWS account: labels, events and a contact sheet in build/video-local/
+	$(BIN)/python -m tools.video_local --out build/video-local
+
+video-smoke: setup ## Send the clip to the deployed ENV's video stream, check fragments, run the labeler, find its labels in S3
+	$(BIN)/python -m tools.video_smoke --env $(ENV) --confirm "$(CONFIRM)"

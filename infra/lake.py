@@ -28,6 +28,7 @@ from infra.stacks.monitoring import MonitoringStack
 from infra.stacks.network import NetworkStack
 from infra.stacks.processing import CURATED_EVENTS, ProcessingStack
 from infra.stacks.storage import StorageStack
+from infra.stacks.video import VideoStack
 from infra.stacks.warehouse import WarehouseStack
 from infra.tagging import tag_stack
 
@@ -44,6 +45,7 @@ class Lake:
     processing: ProcessingStack
     analytics: AnalyticsStack
     warehouse: WarehouseStack | None
+    video: VideoStack | None
     monitoring: MonitoringStack
 
     @property
@@ -51,11 +53,13 @@ class Lake:
         """Every stack, in the order CloudFormation deploys them (the optional units' only when enabled)."""
         ml = (self.ml,) if self.ml else ()
         warehouse = (self.warehouse,) if self.warehouse else ()
+        video = (self.video,) if self.video else ()
         return (
             *(self.core, self.network, self.storage, self.ingestion),
             *ml,
             *(self.processing, self.analytics),
             *warehouse,
+            *video,
             self.monitoring,
         )
 
@@ -111,6 +115,27 @@ def _ml(
         vpc=network.vpc,
         job_role=storage.consumer_role,
         query_results=storage.query_results,
+        removal=removal,
+    )
+
+
+def _video(
+    args: StackArgs,
+    settings: EnvironmentSettings,
+    foundation: tuple[CoreStack, NetworkStack, StorageStack],
+    alerts: AlertTarget,
+    removal: RemovalPolicy,
+) -> VideoStack | None:
+    """The video unit's stack (stream, labeler, notifier, crawler) where `video.enabled`."""
+    if not settings.video.enabled:
+        return None
+    core, _, storage = foundation
+    return VideoStack(
+        **args("Video", "Kinesis video stream, the frame labeler (Rekognition) and its notifier."),
+        lake_key=core.lake_key,
+        curated_zone=storage.curated_zone,
+        database=storage.database,
+        alerts=alerts,
         removal=removal,
     )
 
@@ -183,8 +208,9 @@ def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifac
         removal=removal,
     )
     warehouse = _warehouse(args, settings, (core, network, storage), alerts, removal)
+    video = _video(args, settings, (core, network, storage), alerts, removal)
     # Every alarm of the other stacks, in deployment order (each stack owns its alarms; the dashboard draws them).
-    owners = (core, network, storage, ingestion, ml, processing, analytics, warehouse)
+    owners = (core, network, storage, ingestion, ml, processing, analytics, warehouse, video)
     alarms = alarms_in(*(stack for stack in owners if stack is not None))
     monitoring = _monitoring(args, ingestion, processing, alarms)
     return _tagged(Lake(*owners, monitoring), settings)

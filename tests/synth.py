@@ -21,8 +21,8 @@ __all__ = ["ROOT", "cdk_context", "load_settings"]
 ENVIRONMENTS = environment_names()
 # Every unit (stack) an environment can have, in deployment order, and the optional ones with the settings block that
 # turns each on; a test checks the app builds exactly the units each environment enables.
-UNITS = ("Core", "Network", "Storage", "Ingestion", "Ml", "Processing", "Analytics", "Warehouse", "Monitoring")
-OPTIONAL_UNITS = {"Ml": "ml", "Warehouse": "warehouse"}
+UNITS = ("Core", "Network", "Storage", "Ingestion", "Ml", "Processing", "Analytics", "Warehouse", "Video", "Monitoring")
+OPTIONAL_UNITS = {"Ml": "ml", "Warehouse": "warehouse", "Video": "video"}
 
 
 def units_of(env: str) -> tuple[str, ...]:
@@ -38,7 +38,8 @@ ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in units_of(env)]
 # One environment with every setting the project's own environments leave off: bound to a (placeholder) account
 # and region with named zones, interface endpoints, an on-demand stream, reserved concurrency, Parquet at ingest, a
 # consumer account, the catalog encryption left to another environment, the ML unit off, the warehouse on (three named
-# zones) with a larger base and compute budget, and the safe defaults for everything else (retain).
+# zones) with a larger base and compute budget, the video unit on at its longest
+# retention, and the safe defaults for everything else (retain).
 VARIANT = "variant"
 CONSUMER_ACCOUNT = "222222222222"
 VARIANT_BLOCK: dict[str, Any] = {
@@ -51,6 +52,14 @@ VARIANT_BLOCK: dict[str, Any] = {
     "glue": {"manage_catalog_encryption": False},
     "ml": {"enabled": False},
     "warehouse": {"enabled": True, "base_capacity_rpu": 16, "daily_rpu_hours_alarm": 48.0},
+    "video": {
+        "enabled": True,
+        "retention_hours": 87_600,
+        "schedule_minutes": 10,
+        "frames_per_minute": 12,
+        "image_format": "PNG",
+        "watch_labels": ["Person", "Car"],
+    },
 }
 
 

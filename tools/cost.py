@@ -57,6 +57,9 @@ USAGE_PRICED = {
         "per RPU-hour while queries run, 60 s at least each time, nothing while idle; see below",
     ),
     "AWS::RedshiftServerless::Namespace": ("Redshift Serverless namespaces", "managed storage per GB-month"),
+    # The video unit: media per GB in and per GB-month kept, and the labeler's frames, each a GetImages image and a
+    # Rekognition DetectLabels image (Rekognition has no resource: its price rides on the stream's line).
+    "AWS::KinesisVideo::Stream": ("Kinesis video streams", "per GB ingested and stored; per frame labeled"),
 }
 # Redshift Serverless bills each run of compute for 60 seconds at least.
 REDSHIFT_MINIMUM_SECONDS = 60

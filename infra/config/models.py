@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from infra.config.analytics import AnalyticsSettings
 from infra.config.errors import FieldError
 from infra.config.ml import MlSettings
+from infra.config.video import VideoSettings
 from infra.config.warehouse import WarehouseSettings
 from infra.constructs.ingest_stream import ExpectedLoad, plan_shards
 
@@ -361,6 +362,9 @@ class EnvironmentSettings(_Settings):
     analytics: AnalyticsSettings = Field(default=AnalyticsSettings(), description="Real-time analytics (Flink).")
     warehouse: WarehouseSettings = Field(
         default=WarehouseSettings(), description="Redshift Serverless with Spectrum over the lake's catalog."
+    )
+    video: VideoSettings = Field(
+        default=VideoSettings(), description="Kinesis Video Streams and the frame labeler (Rekognition)."
     )
 
     @field_validator("name")

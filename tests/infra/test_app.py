@@ -20,6 +20,7 @@ STATEFUL_TYPES = {
     "AWS::Kinesis::Stream",
     "AWS::DynamoDB::Table",
     "AWS::RedshiftServerless::Namespace",
+    "AWS::KinesisVideo::Stream",
 }
 PINNED_STATEFUL_IDS: dict[str, dict[str, str]] = {
     "Core": {"LakeKeyADC5C84B": "AWS::KMS::Key"},
@@ -34,6 +35,7 @@ PINNED_STATEFUL_IDS: dict[str, dict[str, str]] = {
     "Ml": {"ModelRegistryTable184BA7E1": "AWS::DynamoDB::Table"},
     "Analytics": {"NotifierDeviceStatusA03D29C7": "AWS::DynamoDB::Table"},
     "Warehouse": {"WarehouseNamespace78ED5B58": "AWS::RedshiftServerless::Namespace"},
+    "Video": {"VideoStream09DCBA2D": "AWS::KinesisVideo::Stream"},
 }
 
 
@@ -65,6 +67,7 @@ TAGGABLE_TYPES = {
     "AWS::Kinesis::StreamConsumer",
     "AWS::RedshiftServerless::Namespace",
     "AWS::RedshiftServerless::Workgroup",
+    "AWS::KinesisVideo::Stream",
 }
 UNTAGGABLE_TYPES = {
     "AWS::KMS::Alias",

@@ -320,6 +320,7 @@ def test_disabled_there_is_no_ml_stack_and_no_ml_step(variant: Synthesized) -> N
         "Processing",
         "Analytics",
         "Warehouse",
+        "Video",
         "Monitoring",
     ]
 

@@ -148,6 +148,8 @@ FLINK_ALARMS = {
     "stream-analytics-back-pressure",
     "stream-analytics-consumer-behind",
 }
+# The video unit's alarms (their metrics are tested in test_video.py), where video is enabled.
+VIDEO_ALARMS = {"video-labeler-errors", "video-labeler-throttles", "video-dead-letters"}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -163,9 +165,11 @@ def test_each_alarm_lives_in_the_stack_of_what_it_watches_and_names_the_environm
     # Then they are exactly the owned ones, each named <resource prefix>-<what it watches>, in its owner's stack
     analytics = NOTIFIER_ALARMS | (FLINK_ALARMS if synthesized[env].settings.analytics.enabled else set())
     warehouse = WAREHOUSE_ALARMS if synthesized[env].settings.warehouse.enabled else set()
-    assert set(alarms) == {f"ml-data-lake-{env}-{name}" for name in {*OWNED_ALARMS, *analytics, *warehouse}}
+    video = VIDEO_ALARMS if synthesized[env].settings.video.enabled else set()
+    assert set(alarms) == {f"ml-data-lake-{env}-{name}" for name in {*OWNED_ALARMS, *analytics, *warehouse, *video}}
     assert {alarms[f"ml-data-lake-{env}-{name}"][0] for name in warehouse} <= {"Warehouse"}
     assert {alarms[f"ml-data-lake-{env}-{name}"][0] for name in analytics} == {"Analytics"}
+    assert {alarms[f"ml-data-lake-{env}-{name}"][0] for name in video} <= {"Video"}
     for name, (unit, namespace, metric, statistic) in OWNED_ALARMS.items():
         owner, properties = alarms[f"ml-data-lake-{env}-{name}"]
         assert owner == unit, name

@@ -79,9 +79,9 @@ def test_every_log_group_is_named_under_the_patterns_the_key_admits(
     groups = _resources(synth, "AWS::Logs::LogGroup")
     # Lambda, Firehose, flow logs, CloudTrail, the Glue job and the workflow; the anomaly notifier, the analytics
     # Firehose and, where analytics is enabled, the Flink application; where the warehouse is, its three audit logs,
-    # its two schema handlers, the provider framework and its waiter
+    # its two schema handlers, the provider framework and its waiter; where the video unit is, its two functions'
     warehouse = 7 if synth.settings.warehouse.enabled else 0
-    assert len(groups) == 8 + synth.settings.analytics.enabled + warehouse
+    assert len(groups) == 8 + synth.settings.analytics.enabled + warehouse + 2 * synth.settings.video.enabled
     for (unit, logical_id), group in groups.items():
         name = group["Properties"].get("LogGroupName")
         assert isinstance(name, str), f"{unit}/{logical_id} has no literal name"
@@ -116,9 +116,11 @@ def test_every_service_role_admits_its_service_only_for_this_account(
         checked += 1
     # Glue (curated crawler, job), Step Functions, EventBridge (2), Lambda, Firehose, flow logs, CloudTrail, SageMaker
     # consumers; the analytics crawler, notifier and Firehose, and where analytics is enabled the Flink application;
-    # where the warehouse is, Spectrum's (Redshift), the schema handlers', the provider framework's two and its waiter's
+    # where the warehouse is, Spectrum's (Redshift), the schema handlers', the provider framework's two and its waiter's;
+    # where the video unit is, its two functions' roles and its crawler's
     warehouse = 5 if synthesized[env].settings.warehouse.enabled else 0
-    assert checked == 13 + synthesized[env].settings.analytics.enabled + warehouse
+    video = 3 * synthesized[env].settings.video.enabled
+    assert checked == 13 + synthesized[env].settings.analytics.enabled + warehouse + video
 
 
 def test_a_role_for_a_service_whose_trust_keys_are_unknown_is_refused() -> None:

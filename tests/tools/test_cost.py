@@ -421,3 +421,20 @@ def test_the_warehouse_costs_nothing_idle_and_a_minute_of_its_base_rpus_per_quer
 def test_prod_lists_its_warehouse_and_the_sandbox_has_none(prod: Synthesized, sandbox: Synthesized) -> None:
     assert [q.split(":")[0] for q in cost.estimate(_templates(prod), PRICES).queries] == ["Warehouse ml-data-lake-prod"]
     assert cost.estimate(_templates(sandbox), PRICES).queries == []
+
+
+def test_a_video_stream_is_priced_by_use_with_its_labeled_frames() -> None:
+    # Given a video stream and its scheduled labeler
+    templates = {
+        "V": {
+            "Resources": {
+                "Stream": {"Type": "AWS::KinesisVideo::Stream", "Properties": {"DataRetentionInHours": 720}},
+                "Labeler": {"Type": "AWS::Lambda::Function", "Properties": {}},
+                "Schedule": {"Type": "AWS::Events::Rule", "Properties": {"ScheduleExpression": "rate(5 minutes)"}},
+            }
+        }
+    }
+    result = cost.estimate(templates, PRICES)
+    # Then nothing of it is a fixed monthly cost, and the stream is named with what it is priced by
+    assert result.total == 0
+    assert "Kinesis video streams x1 (per GB ingested and stored; per frame labeled)" in result.usage_priced
