@@ -19,6 +19,7 @@ from infra.config import EnvironmentSettings
 from infra.constructs.alarms import AlertTarget, alarms_in
 from infra.removal import removal_policy
 from infra.stacks.analytics import AnalyticsStack
+from infra.stacks.cdc import CdcStack
 from infra.stacks.core import CoreStack
 from infra.stacks.ingestion import IngestionStack
 from infra.stacks.ml import MlStack
@@ -40,16 +41,20 @@ class Lake:
     ml: MlStack | None
     processing: ProcessingStack
     analytics: AnalyticsStack
+    cdc: CdcStack | None
     monitoring: MonitoringStack
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
-        """Every stack, in the order CloudFormation deploys them (the ML unit's only when `ml.enabled`)."""
+        """Every stack, in the order CloudFormation deploys them (an optional unit's only when it is enabled)."""
         ml = (self.ml,) if self.ml else ()
+        cdc = (self.cdc,) if self.cdc else ()
         return (
             *(self.core, self.network, self.storage, self.ingestion),
             *ml,
-            *(self.processing, self.analytics, self.monitoring),
+            *(self.processing, self.analytics),
+            *cdc,
+            self.monitoring,
         )
 
 
@@ -108,6 +113,29 @@ def _ml(
     )
 
 
+def _cdc(
+    args: StackArgs,
+    settings: EnvironmentSettings,
+    foundation: tuple[CoreStack, NetworkStack, StorageStack],
+    alerts: AlertTarget,
+    removal: RemovalPolicy,
+) -> CdcStack | None:
+    """The change-data-capture unit's stack where `cdc.enabled` (DMS bills while a replication runs)."""
+    if not settings.cdc.enabled:
+        return None
+    core, network, storage = foundation
+    return CdcStack(
+        **args("Cdc", "DMS Serverless change data capture into the raw zone, and the current-state job."),
+        lake_key=core.lake_key,
+        vpc=network.vpc,
+        raw_zone=storage.raw_zone,
+        curated_zone=storage.curated_zone,
+        database=storage.database,
+        alerts=alerts,
+        removal=removal,
+    )
+
+
 def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifact: Path | None = None) -> Lake:
     """Create the stacks of the environment `settings` describes, named `MlDataLake-<env>-<Unit>`.
 
@@ -150,6 +178,7 @@ def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifac
         flink_artifact=flink_artifact,
         removal=removal,
     )
+    cdc = _cdc(args, settings, (core, network, storage), alerts, removal)
     monitoring = MonitoringStack(
         **args("Monitoring", "the pipeline's dashboard."),
         ingest_stream=ingestion.ingest_stream,
@@ -157,9 +186,11 @@ def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifac
         transform_function=ingestion.transform_function,
         state_machine=processing.workflow.state_machine,
         glue_job=processing.curate_job.job,
-        alarms=alarms_in(core, network, storage, ingestion, *((ml,) if ml else ()), processing, analytics),
+        alarms=alarms_in(
+            core, network, storage, ingestion, *((ml,) if ml else ()), processing, analytics, *((cdc,) if cdc else ())
+        ),
     )
-    return _tagged(Lake(core, network, storage, ingestion, ml, processing, analytics, monitoring), settings)
+    return _tagged(Lake(core, network, storage, ingestion, ml, processing, analytics, cdc, monitoring), settings)
 
 
 def _tagged(lake: Lake, settings: EnvironmentSettings) -> Lake:

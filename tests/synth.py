@@ -25,8 +25,8 @@ ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in UNITS]
 
 # One environment with every setting the project's own environments leave off: bound to a (placeholder) account
 # and region with named zones, interface endpoints, an on-demand stream, reserved concurrency, Parquet at ingest, a
-# consumer account, the catalog encryption left to another environment, the ML unit off, and the safe defaults for
-# everything else (retain).
+# consumer account, the catalog encryption left to another environment, the ML unit off, change data capture on
+# (with the RDS source it creates), and the safe defaults for everything else (retain).
 VARIANT = "variant"
 CONSUMER_ACCOUNT = "222222222222"
 VARIANT_BLOCK: dict[str, Any] = {
@@ -38,6 +38,7 @@ VARIANT_BLOCK: dict[str, Any] = {
     "consumer_accounts": [CONSUMER_ACCOUNT],
     "glue": {"manage_catalog_encryption": False},
     "ml": {"enabled": False},
+    "cdc": {"enabled": True, "source": "create", "current_state_schedule": "cron(0 4 * * ? *)"},
 }
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from infra.config.analytics import AnalyticsSettings
+from infra.config.cdc import CdcSettings
 from infra.config.errors import FieldError
 from infra.config.ml import MlSettings
 from infra.constructs.ingest_stream import ExpectedLoad, plan_shards
@@ -355,6 +356,9 @@ class EnvironmentSettings(_Settings):
     athena: AthenaSettings = Field(default=AthenaSettings(), description="Queries.")
     ml: MlSettings = Field(default=MlSettings(), description="The SageMaker Processing job and model registry.")
     analytics: AnalyticsSettings = Field(default=AnalyticsSettings(), description="Real-time analytics (Flink).")
+    cdc: CdcSettings = Field(
+        default=CdcSettings(), description="Change data capture: DMS Serverless from PostgreSQL, current state by Glue."
+    )
 
     @field_validator("name")
     @classmethod

@@ -53,9 +53,15 @@ def lake_log_group_patterns(prefix: str) -> tuple[str, ...]:
 
     Our own groups (Lambda, Firehose, Flink, flow logs, CloudTrail) are under `/ml-data-lake-<env>/`; Step Functions
     logs under `/aws/vendedlogs/states/` (which keeps CloudWatch Logs' resource policy small); Glue under `/aws-glue/`,
-    where Glue itself names the groups of crawlers and jobs after their security configuration (named from `prefix`).
+    where Glue itself names the groups of crawlers and jobs after their security configuration (named from `prefix`);
+    RDS under `/aws/rds/instance/<instance identifier>/`, where the CDC unit's source instance is named from `prefix`.
     """
-    return (f"/{prefix}/*", f"/aws/vendedlogs/states/{prefix}-*", f"/aws-glue/*{prefix}*")
+    return (
+        f"/{prefix}/*",
+        f"/aws/vendedlogs/states/{prefix}-*",
+        f"/aws-glue/*{prefix}*",
+        f"/aws/rds/instance/{prefix}-*",
+    )
 
 
 def encrypted_log_group(

@@ -35,6 +35,8 @@ SERVICE_TRUST: dict[str, ServiceTrust] = {
     "firehose.amazonaws.com": ServiceTrust(source_account=False, source_arn=None, external_id_is_account=True),
     # CloudTrail's delivery to CloudWatch Logs sends neither key: a condition on them stops the delivery.
     "cloudtrail.amazonaws.com": ServiceTrust(source_account=False, source_arn=None),
+    # DMS sends aws:SourceAccount (DMS user guide, "Cross-service confused deputy prevention").
+    "dms.amazonaws.com": ServiceTrust(source_account=True, source_arn=None),
 }
 
 
@@ -68,9 +70,12 @@ class ManagedPolicyRole(iam.Role):
     admits the service only when acting for this account (SERVICE_TRUST).
     """
 
-    def __init__(self, scope: Construct, id: str, *, service: str, description: str) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, service: str, description: str, role_name: str | None = None
+    ) -> None:
         principal = iam.ServicePrincipal(service, conditions=trust_conditions(scope, service))
-        super().__init__(scope, id, assumed_by=principal, description=description)
+        # A physical name only where a service looks the role up by name (DMS's account-wide roles).
+        super().__init__(scope, id, assumed_by=principal, description=description, role_name=role_name)
         self.policy = iam.ManagedPolicy(self, "Policy", roles=[self], description=description)
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:

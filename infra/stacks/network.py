@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -46,6 +47,15 @@ class NetworkStack(Stack):
             workload = "curation job in the VPC" if settings.glue.run_in_vpc else "none: no workload runs in the VPC"
             for name, service in INTERFACE_SERVICES.items():
                 network.require_interface_endpoint(name, service, workload)
+        if settings.cdc.enabled:
+            # DMS Serverless in isolated subnets reaches the raw zone through the S3 gateway endpoint and the source's
+            # secret through this one (DMS user guide, "Configuring VPC endpoints for AWS DMS"); KMS and CloudWatch
+            # Logs are called by S3, Secrets Manager and DMS on its behalf, not from its network interfaces.
+            network.require_interface_endpoint(
+                "SecretsManager",
+                ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+                "cdc: DMS reads the source credentials",
+            )
         self.vpc = network.vpc
         self.s3_endpoint = network.s3_endpoint
         self.workload_subnet = network.workload_subnet

@@ -319,6 +319,7 @@ def test_disabled_there_is_no_ml_stack_and_no_ml_step(variant: Synthesized) -> N
         "Ingestion",
         "Processing",
         "Analytics",
+        "Cdc",
         "Monitoring",
     ]
 

@@ -1,0 +1,298 @@
+"""The change-data-capture unit: its settings, its source database, the DMS replication, roles and network.
+
+Only the variant environment turns the unit on (with the RDS source it creates); sandbox and prod leave it off.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from infra.config import ConfigError, load_environment
+from infra.constructs.cdc_replication import COMMIT_TS_COLUMN
+from tests.synth import Synthesized
+from tools.security.model import Report
+
+UNIT = "Cdc"
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:orders-db-AbCdEf"  # noqa: S105 - an ARN
+
+
+def _lake_key() -> object:
+    return {
+        "Fn::GetStackOutput": Match.object_like(
+            {"StackName": "MlDataLake-variant-Core", "OutputName": Match.string_like_regexp("LakeKey.*Arn")}
+        )
+    }
+
+
+def _raw_zone_arn() -> object:
+    return {
+        "Fn::GetStackOutput": Match.object_like(
+            {"StackName": "MlDataLake-variant-Storage", "OutputName": Match.string_like_regexp("RawZone.*Arn")}
+        )
+    }
+
+
+def _only(synth: Synthesized, kind: str) -> tuple[str, dict[str, Any]]:
+    found = synth.template(UNIT).find_resources(kind)
+    assert len(found) == 1, f"expected one {kind}, found {sorted(found)}"
+    logical_id, resource = next(iter(found.items()))
+    return logical_id, dict(resource["Properties"])
+
+
+def _policy_of(synth: Synthesized, role_part: str) -> list[dict[str, Any]]:
+    policies = synth.template(UNIT).find_resources("AWS::IAM::ManagedPolicy")
+    (policy,) = [p for logical_id, p in policies.items() if logical_id.startswith(f"Replication{role_part}Policy")]
+    return list(policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+# --- Settings ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cdc", "message"),
+    [
+        ({"min_capacity_units": 3}, "environments.x.cdc.min_capacity_units: got 3; DMS Serverless accepts 1, 2, 4"),
+        (
+            {"min_capacity_units": 4, "max_capacity_units": 2},
+            "environments.x.cdc.max_capacity_units = 2: must not be below min_capacity_units (4)",
+        ),
+        ({"source": "existing"}, "environments.x.cdc.existing = null: give host, port, database_name and secret_arn"),
+        (
+            {"existing": {"host": "db.example.com", "database_name": "orders", "secret_arn": SECRET_ARN}},
+            "environments.x.cdc.existing = '{...}': must be null when source is 'create'",
+        ),
+        (
+            {
+                "source": "existing",
+                "existing": {"host": "db.example.com", "database_name": "orders", "secret_arn": "hunter2"},
+            },
+            "environments.x.cdc.existing.secret_arn: got 'hunter2'; give a Secrets Manager secret ARN",
+        ),
+        (
+            {"source": "existing", "existing": {"host": "https://db", "database_name": "o", "secret_arn": SECRET_ARN}},
+            "environments.x.cdc.existing.host: got 'https://db'; give the database's DNS name",
+        ),
+        ({"created": {"instance_class": "t4g.micro"}}, "environments.x.cdc.created.instance_class: got 't4g.micro'"),
+        ({"created": {"engine_version": "12"}}, "environments.x.cdc.created.engine_version = '12'"),
+        ({"current_state_schedule": "rate(1 day)"}, "environments.x.cdc.current_state_schedule: got 'rate(1 day)'"),
+        ({"tables": [{"schema_name": "pub lic"}]}, "environments.x.cdc.tables.0.schema_name: got 'pub lic'"),
+        ({"tables": [{"schema_name": "s", "primary_key": []}]}, "environments.x.cdc.tables.0.primary_key: got []"),
+        ({"tables": []}, "environments.x.cdc.tables = []: list at least one table rule"),
+        ({"enable": True}, "environments.x.cdc.enable: unknown setting (a typo?); did you mean 'enabled'?"),
+    ],
+)
+def test_a_bad_cdc_setting_is_one_line_naming_it(cdc: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_environment({"x": {"cdc": cdc}}, "x")
+    assert str(error.value).startswith(message), str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_an_existing_source_is_accepted_with_its_secret_and_the_unit_is_off_by_default() -> None:
+    existing = {"host": "orders.abc.eu-west-1.rds.amazonaws.com", "database_name": "orders", "secret_arn": SECRET_ARN}
+    settings = load_environment({"x": {"cdc": {"enabled": True, "source": "existing", "existing": existing}}}, "x")
+    assert settings.cdc.database_name == "orders"
+    assert settings.cdc.existing is not None
+    assert settings.cdc.existing.port == 5432
+    assert load_environment({"x": {}}, "x").cdc.enabled is False
+
+
+# --- Off: sandbox and prod ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ["sandbox", "prod"])
+def test_off_there_is_no_cdc_stack_and_no_secrets_manager_endpoint(
+    synthesized: dict[str, Synthesized], env: str
+) -> None:
+    synth = synthesized[env]
+    assert synth.lake.cdc is None
+    assert UNIT not in synth.templates
+    endpoints = synth.template("Network").find_resources("AWS::EC2::VPCEndpoint")
+    assert not [e for e in endpoints.values() if "secretsmanager" in json.dumps(e["Properties"]["ServiceName"])]
+
+
+# --- On: the variant ---------------------------------------------------------------------------------------------
+
+
+def test_the_stack_comes_after_analytics_and_before_monitoring(variant: Synthesized) -> None:
+    units = [stack.stack_name.rsplit("-", 1)[-1] for stack in variant.lake.stacks]
+    assert units[-3:] == ["Analytics", UNIT, "Monitoring"]
+
+
+def test_the_secrets_manager_endpoint_names_the_cdc_workload(variant: Synthesized) -> None:
+    endpoints = variant.template("Network").find_resources("AWS::EC2::VPCEndpoint")
+    (secrets,) = [e for e in endpoints.values() if "secretsmanager" in json.dumps(e["Properties"]["ServiceName"])]
+    assert len(secrets["Properties"]["SubnetIds"]) == 1
+    assert "cdc: DMS reads the source credentials" in secrets["Metadata"]["workload"]
+
+
+def test_the_source_is_private_encrypted_with_the_lake_key_and_replicates_logically(variant: Synthesized) -> None:
+    template = variant.template(UNIT)
+    template.has_resource_properties(
+        "AWS::RDS::DBInstance",
+        {
+            "Engine": "postgres",
+            "StorageEncrypted": True,
+            "KmsKeyId": _lake_key(),
+            "PubliclyAccessible": False,
+            "EnableIAMDatabaseAuthentication": True,
+            "DeletionProtection": True,  # the variant retains its data
+            "BackupRetentionPeriod": 7,
+            "EnableCloudwatchLogsExports": ["postgresql", "upgrade"],
+            "MasterUsername": "cdc_admin",
+            "MasterUserPassword": Match.object_like({"Fn::Join": Match.any_value()}),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::RDS::DBParameterGroup",
+        {"Parameters": {"rds.logical_replication": "1", "rds.force_ssl": "1"}},
+    )
+    template.has_resource_properties("AWS::SecretsManager::Secret", {"KmsKeyId": _lake_key()})
+    template.has_resource_properties(
+        "AWS::Logs::LogGroup", {"LogGroupName": "/aws/rds/instance/ml-data-lake-variant-cdc-source/postgresql"}
+    )
+
+
+def test_the_endpoints_read_postgresql_through_the_secret_and_write_parquet_under_cdc(variant: Synthesized) -> None:
+    template = variant.template(UNIT)
+    template.has_resource_properties(
+        "AWS::DMS::Endpoint",
+        {
+            "EndpointType": "source",
+            "EngineName": "postgres",
+            "SslMode": "require",
+            "PostgreSqlSettings": {
+                "SecretsManagerSecretId": Match.any_value(),
+                "SecretsManagerAccessRoleArn": {
+                    "Fn::GetAtt": [Match.string_like_regexp("ReplicationSecretRole"), "Arn"]
+                },
+                "PluginName": "test-decoding",
+                "HeartbeatEnable": True,
+            },
+        },
+    )
+    template.has_resource_properties(
+        "AWS::DMS::Endpoint",
+        {
+            "EndpointType": "target",
+            "EngineName": "s3",
+            "S3Settings": Match.object_like(
+                {
+                    "BucketFolder": "cdc",
+                    "DataFormat": "parquet",
+                    "ParquetVersion": "parquet-2-0",
+                    "EncryptionMode": "SSE_KMS",
+                    "ServerSideEncryptionKmsKeyId": _lake_key(),
+                    "TimestampColumnName": COMMIT_TS_COLUMN,
+                    "IncludeOpForFullLoad": True,
+                    "ServiceAccessRoleArn": {"Fn::GetAtt": [Match.string_like_regexp("ReplicationTargetRole"), "Arn"]},
+                }
+            ),
+        },
+    )
+
+
+def test_the_replication_is_full_load_and_cdc_serverless_in_the_vpc(variant: Synthesized) -> None:
+    _, config = _only(variant, "AWS::DMS::ReplicationConfig")
+    assert config["ReplicationType"] == "full-load-and-cdc"
+    assert config["ReplicationConfigIdentifier"] == "ml-data-lake-variant-cdc"
+    compute = config["ComputeConfig"]
+    assert (compute["MinCapacityUnits"], compute["MaxCapacityUnits"], compute["MultiAZ"]) == (1, 2, False)
+    assert compute["ReplicationSubnetGroupId"]["Ref"].startswith("ReplicationSubnetGroup")
+    ((group, attribute),) = [g["Fn::GetAtt"] for g in compute["VpcSecurityGroupIds"]]
+    assert group.startswith("ReplicationSecurityGroup")
+    assert attribute == "GroupId"
+    assert config["TableMappings"]["rules"] == [
+        {
+            "rule-type": "selection",
+            "rule-id": "1",
+            "rule-name": "include-1",
+            "object-locator": {"schema-name": "public", "table-name": "%"},
+            "rule-action": "include",
+        }
+    ]
+    _, subnets = _only(variant, "AWS::DMS::ReplicationSubnetGroup")
+    assert len(subnets["SubnetIds"]) == 2
+    # Nothing starts it: there is no custom resource or task that would begin billing at deploy time
+    assert variant.template(UNIT).find_resources("AWS::DMS::ReplicationTask") == {}
+    assert not [t for t in variant.json(UNIT)["Resources"].values() if t["Type"].startswith("Custom::")]
+
+
+def test_the_target_role_writes_only_under_cdc_with_the_lake_key(variant: Synthesized) -> None:
+    statements = _policy_of(variant, "TargetRole")
+    assert [s["Action"] for s in statements] == [
+        ["s3:DeleteObject", "s3:PutObject", "s3:PutObjectTagging"],
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+        ["kms:Decrypt", "kms:GenerateDataKey"],
+    ]
+    objects = statements[0]["Resource"]["Fn::Join"][1]
+    assert objects[1] == "/cdc/*"
+    assert "RawZone" in json.dumps(objects[0])
+    assert statements[1]["Condition"] == {"StringLike": {"s3:prefix": ["cdc/*", "cdc"]}}
+    assert "LakeKey" in json.dumps(statements[3]["Resource"])
+
+
+def test_the_secret_role_reads_the_one_secret_and_trusts_dms_for_this_account(variant: Synthesized) -> None:
+    statements = _policy_of(variant, "SecretRole")
+    assert [s["Action"] for s in statements] == [
+        ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+        "kms:Decrypt",
+    ]
+    assert statements[0]["Resource"]["Ref"].startswith("SourceInstanceSecret")
+    roles = variant.template(UNIT).find_resources("AWS::IAM::Role")
+    (trust,) = [
+        r["Properties"]["AssumeRolePolicyDocument"] for k, r in roles.items() if k.startswith("ReplicationSecretRole")
+    ]
+    (statement,) = trust["Statement"]
+    assert sorted(statement["Principal"]["Service"]) == ["dms.amazonaws.com", "dms.eu-west-1.amazonaws.com"]
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
+
+
+def test_only_the_replication_reaches_the_source_and_the_account_roles_are_left_alone(variant: Synthesized) -> None:
+    template = variant.template(UNIT)
+    (ingress,) = template.find_resources("AWS::EC2::SecurityGroupIngress").values()
+    assert (ingress["Properties"]["FromPort"], ingress["Properties"]["ToPort"]) == (5432, 5432)
+    assert "ReplicationSecurityGroup" in json.dumps(ingress["Properties"]["SourceSecurityGroupId"])
+    names = [r["Properties"].get("RoleName") for r in template.find_resources("AWS::IAM::Role").values()]
+    assert "dms-vpc-role" not in names  # cdc.create_account_roles is off by default
+
+
+def test_failures_of_the_replication_and_the_job_alert(variant: Synthesized) -> None:
+    rules = [
+        r["Properties"]["EventPattern"] for r in variant.template(UNIT).find_resources("AWS::Events::Rule").values()
+    ]
+    dms = [p for p in rules if p["source"] == ["aws.dms"]]
+    assert len(dms) == 1
+    assert dms[0]["detail"] == {"category": [{"equals-ignore-case": "failure"}]}
+    assert [p["detail"]["jobName"] for p in rules if p["source"] == ["aws.glue"]] == [
+        ["ml-data-lake-variant-cdc-current-state"]
+    ]
+
+
+def test_the_current_state_job_runs_on_its_own_trigger_never_in_the_workflow(variant: Synthesized) -> None:
+    template = variant.template(UNIT)
+    template.has_resource_properties(
+        "AWS::Glue::Trigger",
+        {
+            "Type": "SCHEDULED",
+            "Schedule": "cron(0 4 * * ? *)",
+            "Actions": [{"JobName": "ml-data-lake-variant-cdc-current-state"}],
+        },
+    )
+    _, job = _only(variant, "AWS::Glue::Job")
+    arguments = job["DefaultArguments"]
+    assert json.loads(arguments["--table_keys"]) == [{"schema": "public", "table": "%", "key": ["id"]}]
+    assert arguments["--enable-glue-datacatalog"] == "true"
+    assert "cdc-current-state" not in json.dumps(variant.json("Processing"))
+
+
+def test_the_security_gate_accepts_every_unit_on(variant_review: Report) -> None:
+    # Given the gate's review of the variant (cdk-nag, cfn-lint, checkov, cfn-guard), as `make security` reviews
+    assert variant_review.resources["variant"][f"MlDataLake-variant-{UNIT}"] > 0
+    # Then nothing is unacknowledged and no acknowledgment is stale
+    assert [f"{f.tool} {f.rule} at {f.resource}: {f.reason or f.message}" for f in variant_review.failing] == []
