@@ -38,7 +38,12 @@ VARIANT_BLOCK: dict[str, Any] = {
     "consumer_accounts": [CONSUMER_ACCOUNT],
     "glue": {"manage_catalog_encryption": False},
     "ml": {"enabled": False},
-    "cdc": {"enabled": True, "source": "create", "current_state_schedule": "cron(0 4 * * ? *)"},
+    "cdc": {
+        "enabled": True,
+        "source": "create",
+        "current_state_schedule": "cron(0 4 * * ? *)",
+        "create_account_roles": True,
+    },
 }
 
 

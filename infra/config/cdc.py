@@ -162,12 +162,16 @@ class CdcSettings(_Settings):
     )
     created: CreatedSource = Field(default=CreatedSource(), description="The RDS instance, when `source` is `create`.")
     existing: ExistingSource | None = Field(
-        default=None, description="The database to read, when `source` is `existing`; null otherwise."
+        default=None,
+        description="The database to read, when `source` is `existing`: `host`, `port` (5432), `database_name`, "
+        "`secret_arn` (the secret's complete ARN; DMS reads `username`, `password`, `host`, `port` from it) and "
+        "`secret_key_arn` (its KMS key, when customer-managed); null otherwise.",
     )
     tables: tuple[TableRule, ...] = Field(
         default=(TableRule(schema_name="public"),),
         strict=False,  # JSON has lists, not tuples
-        description="What DMS replicates: one selection rule per entry (schema, table, primary key).",
+        description="What DMS replicates: one selection rule per entry, `{schema_name, table_name, primary_key}` "
+        '(`%` is DMS\'s wildcard; `table_name` defaults to `%`, `primary_key` to `["id"]`).',
     )
     min_capacity_units: int = Field(
         default=1, description="DCUs DMS Serverless scales down to (1, 2, 4, 8, 16, 32, 64, 128, 192, 256 or 384)."

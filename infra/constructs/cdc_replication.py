@@ -23,7 +23,7 @@ from constructs import Construct
 
 from infra.config.cdc import TableRule
 from infra.constructs.alarms import AlertTarget
-from infra.constructs.managed_policy_role import ManagedPolicyRole
+from infra.constructs.managed_policy_role import ManagedPolicyRole, trust_conditions
 from infra.nag import acknowledge
 from infra.workload import serves
 
@@ -130,7 +130,7 @@ class CdcReplication(Construct):
             subnet_ids=[subnet.subnet_id for subnet in vpc.isolated_subnets],
         )
         for role in self.account_roles:  # DMS creates the subnet group's network through dms-vpc-role
-            self.subnet_group.node.add_dependency(role.policy, role)
+            self.subnet_group.node.add_dependency(role)
         self.target_role = self._target_role(raw_zone, key)
         self.secret_role = self._secret_role(source)
         self.source_endpoint = self._source_endpoint(source, key)
@@ -165,18 +165,24 @@ class CdcReplication(Construct):
         self.arn = self.config.attr_replication_config_arn
         self.failures = self._alert_on_failures(alerts)
 
-    def _account_roles(self) -> list[ManagedPolicyRole]:
-        """`dms-vpc-role` and `dms-cloudwatch-logs-role`, which DMS finds by name; one of each per account."""
+    def _account_roles(self) -> list[iam.Role]:
+        """`dms-vpc-role` and `dms-cloudwatch-logs-role`, which DMS finds by name; one of each per account.
+
+        Plain roles rather than ManagedPolicyRole: they carry no grant of ours (the managed policy it creates would be
+        empty, which IAM refuses), only the AWS-managed policy DMS documents; the trust is the same (SERVICE_TRUST).
+        """
         roles = []
         for role_name, policy in ACCOUNT_ROLES.items():
-            role = ManagedPolicyRole(
+            role = iam.Role(
                 self,
                 "".join(part.capitalize() for part in role_name.split("-")),
-                service="dms.amazonaws.com",
                 role_name=role_name,
+                assumed_by=iam.ServicePrincipal(
+                    "dms.amazonaws.com", conditions=trust_conditions(self, "dms.amazonaws.com")
+                ),
+                managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(policy)],
                 description=f"DMS's account-wide {role_name}, created because cdc.create_account_roles is on.",
             )
-            role.add_managed_policy(iam.ManagedPolicy.from_aws_managed_policy_name(policy))
             acknowledge(
                 role,
                 f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{policy}]",

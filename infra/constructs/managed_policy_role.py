@@ -70,12 +70,9 @@ class ManagedPolicyRole(iam.Role):
     admits the service only when acting for this account (SERVICE_TRUST).
     """
 
-    def __init__(
-        self, scope: Construct, id: str, *, service: str, description: str, role_name: str | None = None
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, *, service: str, description: str) -> None:
         principal = iam.ServicePrincipal(service, conditions=trust_conditions(scope, service))
-        # A physical name only where a service looks the role up by name (DMS's account-wide roles).
-        super().__init__(scope, id, assumed_by=principal, description=description, role_name=role_name)
+        super().__init__(scope, id, assumed_by=principal, description=description)
         self.policy = iam.ManagedPolicy(self, "Policy", roles=[self], description=description)
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:

@@ -253,13 +253,24 @@ def test_the_secret_role_reads_the_one_secret_and_trusts_dms_for_this_account(va
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
 
 
-def test_only_the_replication_reaches_the_source_and_the_account_roles_are_left_alone(variant: Synthesized) -> None:
-    template = variant.template(UNIT)
-    (ingress,) = template.find_resources("AWS::EC2::SecurityGroupIngress").values()
+def test_only_the_replication_reaches_the_source(variant: Synthesized) -> None:
+    (ingress,) = variant.template(UNIT).find_resources("AWS::EC2::SecurityGroupIngress").values()
     assert (ingress["Properties"]["FromPort"], ingress["Properties"]["ToPort"]) == (5432, 5432)
     assert "ReplicationSecurityGroup" in json.dumps(ingress["Properties"]["SourceSecurityGroupId"])
-    names = [r["Properties"].get("RoleName") for r in template.find_resources("AWS::IAM::Role").values()]
-    assert "dms-vpc-role" not in names  # cdc.create_account_roles is off by default
+
+
+def test_the_account_roles_are_created_only_when_asked_with_the_policy_dms_expects(variant: Synthesized) -> None:
+    # Given the variant, which asks for them (cdc.create_account_roles)
+    roles = variant.template(UNIT).find_resources("AWS::IAM::Role")
+    named = {r["Properties"]["RoleName"]: r["Properties"] for r in roles.values() if "RoleName" in r["Properties"]}
+    # Then each is named as DMS looks it up and carries its AWS-managed policy, and the subnet group waits for them
+    assert sorted(named) == ["dms-cloudwatch-logs-role", "dms-vpc-role"]
+    assert "AmazonDMSVPCManagementRole" in json.dumps(named["dms-vpc-role"]["ManagedPolicyArns"])
+    assert "AmazonDMSCloudWatchLogsRole" in json.dumps(named["dms-cloudwatch-logs-role"]["ManagedPolicyArns"])
+    (subnet_group,) = variant.template(UNIT).find_resources("AWS::DMS::ReplicationSubnetGroup").values()
+    assert any(d.startswith("ReplicationDmsVpcRole") for d in subnet_group["DependsOn"])
+    # And the default leaves them alone (they are account-wide and often exist)
+    assert load_environment({"x": {"cdc": {"enabled": True}}}, "x").cdc.create_account_roles is False
 
 
 def test_failures_of_the_replication_and_the_job_alert(variant: Synthesized) -> None:
