@@ -61,6 +61,14 @@ TAGGABLE_TYPES = {
     "AWS::KinesisAnalyticsV2::Application",
     "AWS::SQS::Queue",
     "AWS::Kinesis::StreamConsumer",
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::DBParameterGroup",
+    "AWS::RDS::DBSubnetGroup",
+    "AWS::SecretsManager::Secret",
+    "AWS::DMS::Endpoint",
+    "AWS::DMS::ReplicationConfig",
+    "AWS::DMS::ReplicationSubnetGroup",
+    "AWS::Glue::Trigger",
 }
 UNTAGGABLE_TYPES = {
     "AWS::KMS::Alias",
@@ -89,6 +97,7 @@ UNTAGGABLE_TYPES = {
     "AWS::SQS::QueuePolicy",
     "AWS::Lambda::Permission",
     "AWS::Lambda::EventInvokeConfig",
+    "AWS::SecretsManager::SecretTargetAttachment",
 }
 
 

@@ -307,3 +307,34 @@ def test_the_security_gate_accepts_every_unit_on(variant_review: Report) -> None
     assert variant_review.resources["variant"][f"MlDataLake-variant-{UNIT}"] > 0
     # Then nothing is unacknowledged and no acknowledgment is stale
     assert [f"{f.tool} {f.rule} at {f.resource}: {f.reason or f.message}" for f in variant_review.failing] == []
+
+
+def test_the_vpc_and_the_raw_zone_admit_what_dms_writes(variant: Synthesized) -> None:
+    # Given the S3 gateway endpoint's policy, and the raw zone's policy that refuses uploads naming another key
+    endpoint = variant.json("Network")["Resources"]
+    (policy,) = [
+        r["Properties"]["PolicyDocument"]
+        for r in endpoint.values()
+        if r["Type"] == "AWS::EC2::VPCEndpoint" and r["Properties"].get("VpcEndpointType") == "Gateway"
+    ]
+    (lake,) = [s for s in policy["Statement"] if s.get("Sid") == "AllowTheLakeBuckets"]
+    # Then the VPC may put, tag, delete and list objects of the raw zone, as the target role does
+    assert {"s3:PutObject*", "s3:DeleteObject*", "s3:ListBucket*"} <= set(lake["Action"])
+    assert "arn:aws:s3:::ml-data-lake-variant-raw-111111111111-eu-west-1-an/*" in json.dumps(lake["Resource"])
+    # And DMS names the lake key by ARN, the one key the raw zone's policy accepts
+    buckets = variant.json("Storage")["Resources"]
+    denies = [
+        s
+        for r in buckets.values()
+        if r["Type"] == "AWS::S3::BucketPolicy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "DenyUploadsAskingForAnotherKmsKey"
+    ]
+    assert denies
+    assert all("LakeKey" in json.dumps(s["Condition"]) for s in denies)
+    _, target = next(
+        (k, r["Properties"])
+        for k, r in variant.template(UNIT).find_resources("AWS::DMS::Endpoint").items()
+        if r["Properties"]["EndpointType"] == "target"
+    )
+    assert "LakeKey" in json.dumps(target["S3Settings"]["ServerSideEncryptionKmsKeyId"])
