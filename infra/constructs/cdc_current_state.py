@@ -10,6 +10,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
@@ -78,12 +79,34 @@ class CdcCurrentStateJob(Construct):
             removal=removal,
             log_group_name=f"/aws-glue/jobs/{name}",
         )
+        self.job = self._job(
+            job_dir,
+            security=security,
+            log_group=log_group,
+            arguments={
+                "--changes_path": raw_zone.s3_url_for_object(changes_prefix),
+                "--current_path": curated_zone.s3_url_for_object(CURRENT_PREFIX),
+                "--quarantine_path": curated_zone.s3_url_for_object(QUARANTINE_PREFIX),
+                "--table_keys": table_keys_argument(tables),
+                "--database": database.database_name,
+                # Spark SQL's catalog is the Data Catalog, so the job's CREATE TABLE registers the tables there.
+                "--enable-glue-datacatalog": "true",
+            },
+        )
+        self._grant(raw_zone, changes_prefix, curated_zone, database, key, security)
+        self.trigger = self._schedule(schedule)
+        self.failures = alert_on_job_failures(self, job_name=name, topic=alerts.topic)
+
+    def _job(
+        self, job_dir: Path, *, security: GlueSecurity, log_group: logs.ILogGroup, arguments: dict[str, str]
+    ) -> glue.PySparkEtlJob:
+        """The job, its script and its pure module (assets its role may read)."""
         script = s3_assets.Asset(self, "Script", path=str(job_dir / "job.py"))
         modules = s3_assets.Asset(self, "Modules", path=str(job_dir), exclude=["*", "!transforms.py"])
-        self.job = glue.PySparkEtlJob(
+        return glue.PySparkEtlJob(
             self,
             "Job",
-            job_name=name,
+            job_name=self.name,
             description="DMS change rows (cdc/ of the raw zone) to the current state of each table, bad rows aside.",
             role=self.role,
             glue_version=GLUE_VERSION,
@@ -97,19 +120,8 @@ class CdcCurrentStateJob(Construct):
             security_configuration=security.configuration,
             continuous_logging=glue.ContinuousLoggingProps(enabled=True, log_group=log_group),
             enable_metrics=True,
-            default_arguments={
-                "--changes_path": raw_zone.s3_url_for_object(changes_prefix),
-                "--current_path": curated_zone.s3_url_for_object(CURRENT_PREFIX),
-                "--quarantine_path": curated_zone.s3_url_for_object(QUARANTINE_PREFIX),
-                "--table_keys": table_keys_argument(tables),
-                "--database": database.database_name,
-                # Spark SQL's catalog is the Data Catalog, so the job's CREATE TABLE registers the tables there.
-                "--enable-glue-datacatalog": "true",
-            },
+            default_arguments=arguments,
         )
-        self._grant(raw_zone, changes_prefix, curated_zone, database, key, security)
-        self.trigger = self._schedule(schedule)
-        self.failures = alert_on_job_failures(self, job_name=name, topic=alerts.topic)
 
     def _grant(
         self,

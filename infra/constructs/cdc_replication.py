@@ -144,10 +144,26 @@ class CdcReplication(Construct):
             s3_settings=s3_target_settings(bucket=raw_zone, key=key, role=self.target_role),
         )
         self.target_endpoint.node.add_dependency(self.target_role.policy)
-        self.config = dms.CfnReplicationConfig(
+        self.config = self._config(
+            key, tables, min_capacity_units=min_capacity_units, max_capacity_units=max_capacity_units, multi_az=multi_az
+        )
+        self.arn = self.config.attr_replication_config_arn
+        self.failures = self._alert_on_failures(alerts)
+
+    def _config(
+        self,
+        key: kms.IKey,
+        tables: Sequence[TableRule],
+        *,
+        min_capacity_units: int,
+        max_capacity_units: int,
+        multi_az: bool,
+    ) -> dms.CfnReplicationConfig:
+        """The serverless replication: full load then changes, in the isolated subnets, its storage under the key."""
+        return dms.CfnReplicationConfig(
             self,
             "Config",
-            replication_config_identifier=name,
+            replication_config_identifier=self.name,
             replication_type="full-load-and-cdc",
             source_endpoint_arn=self.source_endpoint.ref,
             target_endpoint_arn=self.target_endpoint.ref,
@@ -162,8 +178,6 @@ class CdcReplication(Construct):
             table_mappings=table_mappings(tables),
             replication_settings=replication_settings(),
         )
-        self.arn = self.config.attr_replication_config_arn
-        self.failures = self._alert_on_failures(alerts)
 
     def _account_roles(self) -> list[iam.Role]:
         """`dms-vpc-role` and `dms-cloudwatch-logs-role`, which DMS finds by name; one of each per account.

@@ -41,20 +41,7 @@ class CdcStack(Stack):
     ) -> None:
         super().__init__(scope, id, **kwargs)
         cdc, prefix = settings.cdc, settings.resource_prefix
-        self.source = (
-            CdcSource(
-                self,
-                "Source",
-                identifier=f"{prefix}-cdc-source",
-                settings=cdc.created,
-                vpc=vpc,
-                key=lake_key,
-                log_retention_days=settings.log_retention_days,
-                removal=removal,
-            )
-            if cdc.existing is None
-            else None
-        )
+        self.source = self._source(settings, lake_key, vpc, removal) if cdc.existing is None else None
         self.replication = CdcReplication(
             self,
             "Replication",
@@ -87,6 +74,19 @@ class CdcStack(Stack):
             removal=removal,
         )
         self._outputs()
+
+    def _source(self, settings: EnvironmentSettings, key: kms.IKey, vpc: ec2.IVpc, removal: RemovalPolicy) -> CdcSource:
+        """The sandbox PostgreSQL instance (`cdc.source: create`)."""
+        return CdcSource(
+            self,
+            "Source",
+            identifier=f"{settings.resource_prefix}-cdc-source",
+            settings=settings.cdc.created,
+            vpc=vpc,
+            key=key,
+            log_retention_days=settings.log_retention_days,
+            removal=removal,
+        )
 
     def _replication_source(self, settings: EnvironmentSettings, key: kms.IKey) -> ReplicationSource:
         """Where DMS reads: the created instance and its generated secret, or the existing database of the settings."""

@@ -6,13 +6,21 @@ Only the variant environment turns the unit on (with the RDS source it creates);
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match
 
 from infra.config import ConfigError, load_environment
+from infra.constructs.alarms import AlertTarget
 from infra.constructs.cdc_replication import COMMIT_TS_COLUMN
+from infra.stacks.cdc import CdcStack
 from tests.synth import Synthesized
 from tools.security.model import Report
 
@@ -338,3 +346,56 @@ def test_the_vpc_and_the_raw_zone_admit_what_dms_writes(variant: Synthesized) ->
         if r["Properties"]["EndpointType"] == "target"
     )
     assert "LakeKey" in json.dumps(target["S3Settings"]["ServerSideEncryptionKmsKeyId"])
+
+
+def test_an_existing_source_creates_no_database_and_reads_only_its_secret() -> None:
+    # Given settings that point the unit at an existing database, whose secret a customer-managed key encrypts
+    key_arn = "arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555"
+    existing = {
+        "host": "orders.abc.eu-west-1.rds.amazonaws.com",
+        "port": 6432,
+        "database_name": "orders",
+        "secret_arn": SECRET_ARN,
+        "secret_key_arn": key_arn,
+    }
+    settings = load_environment({"x": {"cdc": {"enabled": True, "source": "existing", "existing": existing}}}, "x")
+    # When the stack is built on its own, next to a stand-in of the lake's shared resources
+    app = cdk.App()
+    shared = cdk.Stack(app, "Shared")
+    vpc = ec2.Vpc(
+        shared,
+        "Vpc",
+        nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+    )
+    stack = CdcStack(
+        app,
+        "Cdc",
+        settings=settings,
+        lake_key=kms.Key(shared, "Key"),
+        vpc=vpc,
+        raw_zone=s3.Bucket(shared, "Raw"),
+        curated_zone=s3.Bucket(shared, "Curated"),
+        database=glue.Database(shared, "Database"),
+        alerts=AlertTarget(topic=sns.Topic(shared, "Topic"), name_prefix="ml-data-lake-x"),
+        removal=cdk.RemovalPolicy.DESTROY,
+    )
+    # Then (read from the constructs, without synthesizing the app) there is no database or secret of ours; DMS reads
+    # the given secret, decrypts it with its key, and goes out on the database's port
+    assert stack.source is None
+    kinds = {type(c).__name__ for c in stack.node.find_all()}
+    assert not {"DatabaseInstance", "DatabaseSecret", "Secret"} & kinds
+    replication = stack.replication
+    source = stack.resolve(replication.source_endpoint.postgre_sql_settings)
+    assert source["secretsManagerSecretId"] == SECRET_ARN
+    assert replication.source_endpoint.database_name == "orders"
+    statements = stack.resolve(replication.secret_role.policy.document.to_json())["Statement"]
+    assert [
+        (sorted(s["Action"]) if isinstance(s["Action"], list) else s["Action"], s["Resource"]) for s in statements
+    ] == [
+        (["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], SECRET_ARN),
+        ("kms:Decrypt", key_arn),
+    ]
+    group = cast(ec2.CfnSecurityGroup, replication.security_group.node.default_child)
+    egress = stack.resolve(group.security_group_egress)
+    assert {(rule["fromPort"], rule["toPort"]) for rule in egress} == {(6432, 6432), (443, 443)}
