@@ -53,19 +53,27 @@ class ReplicationSource:
 
 
 def table_mappings(rules: Sequence[TableRule]) -> dict[str, Any]:
-    """DMS table mappings: one selection rule per entry of the settings, nothing else included."""
-    return {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": str(number),
-                "rule-name": f"include-{number}",
-                "object-locator": {"schema-name": rule.schema_name, "table-name": rule.table_name},
-                "rule-action": "include",
-            }
-            for number, rule in enumerate(rules, start=1)
-        ]
+    """DMS table mappings: one selection rule per entry of the settings, and DMS's own tables left out."""
+    included = [
+        {
+            "rule-type": "selection",
+            "rule-id": str(number),
+            "rule-name": f"include-{number}",
+            "object-locator": {"schema-name": rule.schema_name, "table-name": rule.table_name},
+            "rule-action": "include",
+        }
+        for number, rule in enumerate(rules, start=1)
+    ]
+    # The heartbeat and DDL-capture tables DMS creates on the source (awsdms_heartbeat, awsdms_ddl_audit) match a
+    # `%` rule; they have no primary key the current-state job knows, and nothing of the application's.
+    excluded = {
+        "rule-type": "selection",
+        "rule-id": str(len(rules) + 1),
+        "rule-name": "exclude-dms-artifacts",
+        "object-locator": {"schema-name": "%", "table-name": "awsdms_%"},
+        "rule-action": "exclude",
     }
+    return {"rules": [*included, excluded]}
 
 
 def replication_settings() -> dict[str, Any]:

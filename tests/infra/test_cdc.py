@@ -221,7 +221,14 @@ def test_the_replication_is_full_load_and_cdc_serverless_in_the_vpc(variant: Syn
             "rule-name": "include-1",
             "object-locator": {"schema-name": "public", "table-name": "%"},
             "rule-action": "include",
-        }
+        },
+        {
+            "rule-type": "selection",
+            "rule-id": "2",
+            "rule-name": "exclude-dms-artifacts",
+            "object-locator": {"schema-name": "%", "table-name": "awsdms_%"},
+            "rule-action": "exclude",
+        },
     ]
     _, subnets = _only(variant, "AWS::DMS::ReplicationSubnetGroup")
     assert len(subnets["SubnetIds"]) == 2
