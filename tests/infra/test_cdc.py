@@ -406,3 +406,12 @@ def test_an_existing_source_creates_no_database_and_reads_only_its_secret() -> N
     group = cast(ec2.CfnSecurityGroup, replication.security_group.node.default_child)
     egress = stack.resolve(group.security_group_egress)
     assert {(rule["fromPort"], rule["toPort"]) for rule in egress} == {(6432, 6432), (443, 443)}
+
+
+def test_the_source_database_keeps_its_logical_id_and_a_final_snapshot(variant: Synthesized) -> None:
+    # A refactor that renames the construct would replace the database: its logical ID is pinned here
+    (logical_id,) = variant.template(UNIT).find_resources("AWS::RDS::DBInstance")
+    assert logical_id == "SourceInstance92429C9D"
+    # And an environment that retains data (the variant says nothing about removal) snapshots it on deletion
+    resource = variant.json(UNIT)["Resources"][logical_id]
+    assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Snapshot", "Snapshot")
