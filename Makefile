@@ -188,6 +188,26 @@ RECORDS ?= 2000
 raw-formats: setup ## Land the same readings as GZIP JSON and as Parquet, curate both on local Spark, compare (RECORDS=2000)
 	$(BIN)/python -m tools.raw_formats --records $(RECORDS) --out build/raw-formats
 
+# --- change data capture (issue 13, unit 4) ------------------------------------------------------------------------
+# The replication is created stopped by `make deploy` (cdc.enabled); it is billed per DCU-hour from start until DMS
+# deprovisions its capacity, up to ~48 h after a stop. `make cdc-local` needs no AWS account.
+
+RELOAD ?=
+
+.PHONY: cdc-start cdc-stop cdc-status cdc-local
+
+cdc-start: setup ## Print what a running hour costs, then start the CDC replication of ENV (RELOAD=1 loads again)
+	$(BIN)/python -m tools.cdc start --env $(ENV) $(if $(RELOAD),--reload)
+
+cdc-stop: setup ## Stop the CDC replication of ENV (capacity stays billed until DMS deprovisions it)
+	$(BIN)/python -m tools.cdc stop --env $(ENV)
+
+cdc-status: setup ## Say whether the CDC replication of ENV runs or holds capacity, and what that costs per hour
+	$(BIN)/python -m tools.cdc status --env $(ENV)
+
+cdc-local: setup ## DMS-shaped change files for a sample table, the current-state job on local Spark; build/cdc-local/
+	$(BIN)/python -m glue_jobs.cdc_current_state.local --out build/cdc-local
+
 clean: ## Remove what the commands produced (keeps the installs)
 	rm -rf $(OUT) .pytest_cache .ruff_cache reports build flink_apps/stream_analytics/target
 

@@ -21,6 +21,7 @@ from infra.constructs.alarms import AlertTarget, alarms_in
 from infra.constructs.analytics_delivery import OUTPUT_FOLDER
 from infra.removal import removal_policy
 from infra.stacks.analytics import AnalyticsStack
+from infra.stacks.cdc import CdcStack
 from infra.stacks.core import CoreStack
 from infra.stacks.ingestion import IngestionStack
 from infra.stacks.ml import MlStack
@@ -46,6 +47,7 @@ class Lake:
     analytics: AnalyticsStack
     warehouse: WarehouseStack | None
     video: VideoStack | None
+    cdc: CdcStack | None
     monitoring: MonitoringStack
 
     @property
@@ -54,12 +56,14 @@ class Lake:
         ml = (self.ml,) if self.ml else ()
         warehouse = (self.warehouse,) if self.warehouse else ()
         video = (self.video,) if self.video else ()
+        cdc = (self.cdc,) if self.cdc else ()
         return (
             *(self.core, self.network, self.storage, self.ingestion),
             *ml,
             *(self.processing, self.analytics),
             *warehouse,
             *video,
+            *cdc,
             self.monitoring,
         )
 
@@ -165,6 +169,29 @@ def _warehouse(
     )
 
 
+def _cdc(
+    args: StackArgs,
+    settings: EnvironmentSettings,
+    foundation: tuple[CoreStack, NetworkStack, StorageStack],
+    alerts: AlertTarget,
+    removal: RemovalPolicy,
+) -> CdcStack | None:
+    """The change-data-capture unit's stack where `cdc.enabled` (DMS bills while a replication runs)."""
+    if not settings.cdc.enabled:
+        return None
+    core, network, storage = foundation
+    return CdcStack(
+        **args("Cdc", "DMS Serverless change data capture into the raw zone, and the current-state job."),
+        lake_key=core.lake_key,
+        vpc=network.vpc,
+        raw_zone=storage.raw_zone,
+        curated_zone=storage.curated_zone,
+        database=storage.database,
+        alerts=alerts,
+        removal=removal,
+    )
+
+
 def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifact: Path | None = None) -> Lake:
     """Create the stacks of the environment `settings` describes, named `MlDataLake-<env>-<Unit>`.
 
@@ -209,8 +236,9 @@ def build_lake(scope: Construct, settings: EnvironmentSettings, *, flink_artifac
     )
     warehouse = _warehouse(args, settings, (core, network, storage), alerts, removal)
     video = _video(args, settings, (core, network, storage), alerts, removal)
+    cdc = _cdc(args, settings, (core, network, storage), alerts, removal)
     # Every alarm of the other stacks, in deployment order (each stack owns its alarms; the dashboard draws them).
-    owners = (core, network, storage, ingestion, ml, processing, analytics, warehouse, video)
+    owners = (core, network, storage, ingestion, ml, processing, analytics, warehouse, video, cdc)
     alarms = alarms_in(*(stack for stack in owners if stack is not None))
     monitoring = _monitoring(args, ingestion, processing, alarms)
     return _tagged(Lake(*owners, monitoring), settings)

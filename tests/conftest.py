@@ -17,7 +17,7 @@ from tools.security import gate
 from tools.security.model import Report
 from tools.security.synthesis import for_review
 
-LAKE_FIXTURES = {"synthesized", "sandbox", "prod", "variant", "security_review"}
+LAKE_FIXTURES = {"synthesized", "sandbox", "prod", "variant", "security_review", "variant_review", "reviewed_variant"}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -67,9 +67,25 @@ def prod(synthesized: dict[str, Synthesized]) -> Synthesized:
 
 
 @pytest.fixture(scope="session")
-def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def reviewed_variant(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesized, Report]:
+    """The variant synthesized as the gate synthesizes, and the gate's review of it: the "every unit on" combination
+    passes the same gate as the project's own environments. The review applies the deferred acknowledgments."""
+    synth = synthesize(
+        VARIANT, tmp_path_factory.mktemp("cdk.out-variant"), environments={VARIANT: VARIANT_BLOCK}, for_review=True
+    )
+    return synth, gate.review([for_review(VARIANT, synth.synthesis)])
+
+
+@pytest.fixture(scope="session")
+def variant(reviewed_variant: tuple[Synthesized, Report]) -> Synthesized:
     """The one environment that turns on what the project's own environments leave off (tests.synth.VARIANT)."""
-    return synthesize(VARIANT, tmp_path_factory.mktemp("cdk.out-variant"), environments={VARIANT: VARIANT_BLOCK})
+    return reviewed_variant[0]
+
+
+@pytest.fixture(scope="session")
+def variant_review(reviewed_variant: tuple[Synthesized, Report]) -> Report:
+    """The security gate's review of the variant (cdk-nag, cfn-lint, checkov, cfn-guard)."""
+    return reviewed_variant[1]
 
 
 @pytest.fixture(scope="session")

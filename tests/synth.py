@@ -21,8 +21,20 @@ __all__ = ["ROOT", "cdk_context", "load_settings"]
 ENVIRONMENTS = environment_names()
 # Every unit (stack) an environment can have, in deployment order, and the optional ones with the settings block that
 # turns each on; a test checks the app builds exactly the units each environment enables.
-UNITS = ("Core", "Network", "Storage", "Ingestion", "Ml", "Processing", "Analytics", "Warehouse", "Video", "Monitoring")
-OPTIONAL_UNITS = {"Ml": "ml", "Warehouse": "warehouse", "Video": "video"}
+UNITS = (
+    "Core",
+    "Network",
+    "Storage",
+    "Ingestion",
+    "Ml",
+    "Processing",
+    "Analytics",
+    "Warehouse",
+    "Video",
+    "Cdc",
+    "Monitoring",
+)
+OPTIONAL_UNITS = {"Ml": "ml", "Warehouse": "warehouse", "Video": "video", "Cdc": "cdc"}
 
 
 def units_of(env: str) -> tuple[str, ...]:
@@ -37,9 +49,9 @@ ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in units_of(env)]
 
 # One environment with every setting the project's own environments leave off: bound to a (placeholder) account
 # and region with named zones, interface endpoints, an on-demand stream, reserved concurrency, Parquet at ingest, a
-# consumer account, the catalog encryption left to another environment, the ML unit off, the warehouse on (three named
-# zones) with a larger base and compute budget, the video unit on at its longest
-# retention, and the safe defaults for everything else (retain).
+# consumer account, the catalog encryption left to another environment, every optional unit on (the warehouse with
+# three named zones and a larger base and compute budget, the video unit at its longest retention, change data capture
+# with the RDS source it creates), and the safe defaults for everything else (retain).
 VARIANT = "variant"
 CONSUMER_ACCOUNT = "222222222222"
 VARIANT_BLOCK: dict[str, Any] = {
@@ -59,6 +71,12 @@ VARIANT_BLOCK: dict[str, Any] = {
         "frames_per_minute": 12,
         "image_format": "PNG",
         "watch_labels": ["Person", "Car"],
+    },
+    "cdc": {
+        "enabled": True,
+        "source": "create",
+        "current_state_schedule": "cron(0 4 * * ? *)",
+        "create_account_roles": True,
     },
 }
 

@@ -12,9 +12,11 @@ Logs, SNS, DynamoDB on-demand, SQS) is listed with no fixed cost. Prices come fr
 their region, date and sources. CloudWatch's always-free allowance (3 dashboards, 10 alarms per account) is
 subtracted unless ``--no-free-tier`` says the account already uses it.
 
-A SageMaker Processing run the workflow starts is priced per run, apart from the total. Flink applications are
-created stopped and cost nothing until started; a second table shows what one running hour of each costs (its KPUs,
-the orchestration KPU, running storage), apart from the monthly total.
+A SageMaker Processing run the workflow starts is priced per run, apart from the total. Flink applications and DMS
+Serverless replications are created stopped and cost nothing until started; a second table shows what one running
+hour of each costs (the Flink application's KPUs, orchestration KPU and running storage; the replication's DCUs at
+its minimum capacity), apart from the monthly total. An RDS instance (the CDC unit's sandbox source) is a fixed line:
+instance-hours by class and gp3 storage; Secrets Manager secrets are fixed per month.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ USAGE_PRICED = {
     # The video unit: media per GB in and per GB-month kept, and the labeler's frames, each a GetImages image and a
     # Rekognition DetectLabels image (Rekognition has no resource: its price rides on the stream's line).
     "AWS::KinesisVideo::Stream": ("Kinesis video streams", "per GB ingested and stored; per frame labeled"),
+    "AWS::DMS::ReplicationConfig": ("DMS Serverless replications", "per DCU-hour while started, see below"),
+    "AWS::DMS::Endpoint": ("DMS endpoints", "free"),
 }
 # Redshift Serverless bills each run of compute for 60 seconds at least.
 REDSHIFT_MINIMUM_SECONDS = 60
@@ -351,6 +355,18 @@ def estimate(
             )
         )
 
+    _add_databases(result, whole.get("AWS::RDS::DBInstance", []), prices)
+    secrets = whole.get("AWS::SecretsManager::Secret", [])
+    if secrets:
+        add(
+            "Secrets Manager secrets",
+            len(secrets),
+            "secret",
+            "secretsmanager_secret_month",
+            len(secrets) * prices.usd("secretsmanager_secret_month"),
+            serving=secrets,
+        )
+
     dashboards = len(by_type.get("AWS::CloudWatch::Dashboard", []))
     if dashboards:
         add(
@@ -390,6 +406,7 @@ def estimate(
     result.runs = processing_runs(templates, prices)
     result.running = running_cost(whole.get("AWS::KinesisAnalyticsV2::Application", []), prices)
     result.queries = warehouse_queries(by_type.get("AWS::RedshiftServerless::Workgroup", []), prices)
+    result.running += replication_cost(whole.get("AWS::DMS::ReplicationConfig", []), prices)
     counts = Counter(resource["Type"] for resource in resources)
     result.usage_priced[:0] = [
         f"{name} x{counts[kind]} ({by})" for kind, (name, by) in USAGE_PRICED.items() if counts[kind]
@@ -538,6 +555,62 @@ def running_cost(applications: Sequence[Mapping[str, Any]], prices: PriceTable) 
     return lines
 
 
+def _add_databases(result: Estimate, instances: Sequence[Mapping[str, Any]], prices: PriceTable) -> None:
+    """Each RDS instance: its instance-hours (by class; Multi-AZ doubles them) and its gp3 storage."""
+    hours = prices.hours_per_month
+    for instance in instances:
+        properties = instance.get("Properties", {})
+        kind = str(properties.get("DBInstanceClass", "unknown"))
+        copies = 2 if properties.get("MultiAZ") else 1
+        price = prices.prices.get(f"rds_postgres_{kind}_hour")
+        item = f"RDS PostgreSQL {kind}" + (" (Multi-AZ)" if copies == 2 else "")
+        if price is None:
+            result.lines.append(Line(item, _plural(copies, "instance"), "no price in tools/prices.json", 0.0))
+        else:
+            result.lines.append(
+                Line(
+                    item,
+                    f"{_plural(copies, 'instance')} x {hours:g} h",
+                    f"{_money(price.usd)} per {price.unit}",
+                    copies * hours * price.usd,
+                    workload(instance),
+                )
+            )
+        gigabytes = int(properties.get("AllocatedStorage", 0)) * copies
+        storage = prices.prices["rds_gp3_gb_month"]
+        result.lines.append(
+            Line(
+                f"RDS storage (gp3) of {kind}",
+                f"{gigabytes} GB",
+                f"{_money(storage.usd)} per {storage.unit}",
+                gigabytes * storage.usd,
+                workload(instance),
+            )
+        )
+
+
+def replication_cost(replications: Sequence[Mapping[str, Any]], prices: PriceTable) -> list[Line]:
+    """USD per hour while each DMS Serverless replication (a template resource) runs, at its minimum capacity."""
+    price = prices.prices["dms_serverless_dcu_hour"]
+    lines: list[Line] = []
+    for replication in replications:
+        properties = replication.get("Properties", {})
+        compute = properties.get("ComputeConfig", {})
+        low, high = int(compute.get("MinCapacityUnits", 1)), int(compute.get("MaxCapacityUnits", 1))
+        copies = 2 if compute.get("MultiAZ") else 1
+        name = properties.get("ReplicationConfigIdentifier", "DMS replication")
+        lines.append(
+            Line(
+                f"{name}: DCUs (scales up to {high}{', Multi-AZ' if copies == 2 else ''})",
+                _plural(low * copies, "DCU"),
+                f"{_money(price.usd)} per {price.unit}",
+                low * copies * price.usd,
+                workload(replication),
+            )
+        )
+    return lines
+
+
 def render(result: Estimate, *, env: str, prices: PriceTable, stacks: int, free_tier: bool) -> str:
     """The estimate as a table, ending with `Total: N USD/month`."""
     header = ("item", "quantity", "unit price (USD)", "USD/month", "workload")
@@ -574,7 +647,7 @@ def render(result: Estimate, *, env: str, prices: PriceTable, stacks: int, free_
 
 def _render_running(result: Estimate) -> list[str]:
     """The Flink applications' cost per hour while started; stopped (READY) they cost nothing."""
-    header = ("while started (make analytics-start)", "quantity", "unit price (USD)", "USD/hour", "workload")
+    header = ("while started (make analytics-start, cdc-start)", "quantity", "unit price (USD)", "USD/hour", "workload")
     rows = [(line.item, line.quantity, line.unit_price, f"{line.usd:.4f}", line.workload) for line in result.running]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     formatted = [
@@ -582,8 +655,9 @@ def _render_running(result: Estimate) -> list[str]:
         for row in (header, *rows)
     ]
     summary = (
-        f"Per running hour: {result.running_per_hour:.4f} USD (10 minutes at least per start). Stopped, the "
-        "applications cost nothing but their snapshots (per GB-month); the total below assumes them stopped."
+        f"Per running hour: {result.running_per_hour:.4f} USD (a Flink application: 10 minutes at least per start; a "
+        "DMS replication: until its capacity is deprovisioned, up to ~48 h after a stop). Stopped, they cost nothing "
+        "but the applications' snapshots (per GB-month); the total below assumes them stopped."
     )
     return ["", *formatted, *textwrap.wrap(summary, width=120)]
 

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from infra.config.analytics import AnalyticsSettings
+from infra.config.cdc import CdcSettings
 from infra.config.errors import FieldError
 from infra.config.ml import MlSettings
 from infra.config.video import VideoSettings
@@ -365,6 +366,9 @@ class EnvironmentSettings(_Settings):
     )
     video: VideoSettings = Field(
         default=VideoSettings(), description="Kinesis Video Streams and the frame labeler (Rekognition)."
+    )
+    cdc: CdcSettings = Field(
+        default=CdcSettings(), description="Change data capture: DMS Serverless from PostgreSQL, current state by Glue."
     )
 
     @field_validator("name")

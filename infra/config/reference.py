@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from infra.config.models import EnvironmentSettings
 
@@ -30,6 +31,5 @@ def _walk(model: type[BaseModel], defaults: BaseModel | None, prefix: str, rows:
 
 
 def _json(value: object) -> str:
-    if isinstance(value, tuple):
-        value = list(value)
-    return json.dumps(value)
+    # Tuples become lists, and settings models inside a list (cdc.tables) their JSON objects.
+    return json.dumps(to_jsonable_python(value))

@@ -233,36 +233,41 @@ class CurateJob(Construct):
 
     def _alert_on_failures(self, topic: sns.ITopic) -> events.Rule:
         """An EventBridge rule that publishes every failed run to the alert topic, however the run was started."""
-        role = ManagedPolicyRole(
-            self, "FailureAlertRole", service="events.amazonaws.com", description=f"Alerts on {self.name} failures."
-        )
-        rule = events.Rule(
-            self,
-            "Failures",
-            description=f"Alerts when a run of {self.name} fails, also when started outside the workflow.",
-            event_pattern=events.EventPattern(
-                source=["aws.glue"],
-                detail_type=["Glue Job State Change"],
-                detail={"jobName": [self.name], "state": list(FAILED_STATES)},
-            ),
-            targets=[
-                targets.SnsTopic(
-                    topic,
-                    # A role of this stack publishes, so the topic's policy (in the Core stack) stays as it is.
-                    role=role,
-                    message=events.RuleTargetInput.from_text(
-                        f"Glue job {events.EventField.from_path('$.detail.jobName')} run "
-                        f"{events.EventField.from_path('$.detail.jobRunId')} ended "
-                        f"{events.EventField.from_path('$.detail.state')}: "
-                        f"{events.EventField.from_path('$.detail.message')}"
-                    ),
-                )
-            ],
-        )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            reason="Publishing to the KMS-encrypted alert topic needs data keys of the lake key; the grant names "
-            "that one key.",
-        )
-        return rule
+        return alert_on_job_failures(self, job_name=self.name, topic=topic)
+
+
+def alert_on_job_failures(scope: Construct, *, job_name: str, topic: sns.ITopic) -> events.Rule:
+    """An EventBridge rule (under `scope`) that publishes every failed run of the Glue job to the alert topic."""
+    role = ManagedPolicyRole(
+        scope, "FailureAlertRole", service="events.amazonaws.com", description=f"Alerts on {job_name} failures."
+    )
+    rule = events.Rule(
+        scope,
+        "Failures",
+        description=f"Alerts when a run of {job_name} fails, also when started outside the workflow.",
+        event_pattern=events.EventPattern(
+            source=["aws.glue"],
+            detail_type=["Glue Job State Change"],
+            detail={"jobName": [job_name], "state": list(FAILED_STATES)},
+        ),
+        targets=[
+            targets.SnsTopic(
+                topic,
+                # A role of this stack publishes, so the topic's policy (in the Core stack) stays as it is.
+                role=role,
+                message=events.RuleTargetInput.from_text(
+                    f"Glue job {events.EventField.from_path('$.detail.jobName')} run "
+                    f"{events.EventField.from_path('$.detail.jobRunId')} ended "
+                    f"{events.EventField.from_path('$.detail.state')}: "
+                    f"{events.EventField.from_path('$.detail.message')}"
+                ),
+            )
+        ],
+    )
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        reason="Publishing to the KMS-encrypted alert topic needs data keys of the lake key; the grant names "
+        "that one key.",
+    )
+    return rule

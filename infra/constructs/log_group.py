@@ -55,13 +55,15 @@ def lake_log_group_patterns(prefix: str) -> tuple[str, ...]:
     logs under `/aws/vendedlogs/states/` (which keeps CloudWatch Logs' resource policy small); Glue under `/aws-glue/`,
     where Glue itself names the groups of crawlers and jobs after their security configuration (named from `prefix`);
     Redshift Serverless under `/aws/redshift/<namespace>/<log type>`, a name it fixes (the warehouse's namespace is
-    named `prefix`), so only that namespace's groups are admitted.
+    named `prefix`), so only that namespace's groups are admitted;
+    RDS under `/aws/rds/instance/<instance identifier>/`, where the CDC unit's source instance is named from `prefix`.
     """
     return (
         f"/{prefix}/*",
         f"/aws/vendedlogs/states/{prefix}-*",
         f"/aws-glue/*{prefix}*",
         redshift_log_group_name(prefix, "*"),
+        f"/aws/rds/instance/{prefix}-*",
     )
 
 

@@ -39,6 +39,8 @@ SERVICE_TRUST: dict[str, ServiceTrust] = {
     # naming database users, which would tie the role to users that do not exist before deployment. A condition on a
     # key it does not send would stop Spectrum; the role is read-only on the lake's published folders.
     "redshift.amazonaws.com": ServiceTrust(source_account=False, source_arn=None),
+    # DMS sends aws:SourceAccount (DMS user guide, "Cross-service confused deputy prevention").
+    "dms.amazonaws.com": ServiceTrust(source_account=True, source_arn=None),
 }
 
 

@@ -55,6 +55,15 @@ class NetworkStack(Stack):
             network.require_interface_endpoint(
                 "Glue", ec2.InterfaceVpcEndpointAwsService.GLUE, "warehouse: Spectrum reads the catalog"
             )
+        if settings.cdc.enabled:
+            # DMS Serverless in isolated subnets reaches the raw zone through the S3 gateway endpoint and the source's
+            # secret through this one (DMS user guide, "Configuring VPC endpoints for AWS DMS"); KMS and CloudWatch
+            # Logs are called by S3, Secrets Manager and DMS on its behalf, not from its network interfaces.
+            network.require_interface_endpoint(
+                "SecretsManager",
+                ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+                "cdc: DMS reads the source credentials",
+            )
         self.vpc = network.vpc
         self.s3_endpoint = network.s3_endpoint
         self.workload_subnet = network.workload_subnet

@@ -68,6 +68,14 @@ TAGGABLE_TYPES = {
     "AWS::RedshiftServerless::Namespace",
     "AWS::RedshiftServerless::Workgroup",
     "AWS::KinesisVideo::Stream",
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::DBParameterGroup",
+    "AWS::RDS::DBSubnetGroup",
+    "AWS::SecretsManager::Secret",
+    "AWS::DMS::Endpoint",
+    "AWS::DMS::ReplicationConfig",
+    "AWS::DMS::ReplicationSubnetGroup",
+    "AWS::Glue::Trigger",
 }
 UNTAGGABLE_TYPES = {
     "AWS::KMS::Alias",
@@ -97,6 +105,7 @@ UNTAGGABLE_TYPES = {
     "AWS::Lambda::Permission",
     "AWS::Lambda::EventInvokeConfig",
     "Custom::SpectrumSchema",  # a custom resource takes no tags
+    "AWS::SecretsManager::SecretTargetAttachment",
 }
 
 

@@ -321,6 +321,7 @@ def test_disabled_there_is_no_ml_stack_and_no_ml_step(variant: Synthesized) -> N
         "Analytics",
         "Warehouse",
         "Video",
+        "Cdc",
         "Monitoring",
     ]
 

@@ -348,7 +348,7 @@ def test_the_application_costs_nothing_stopped_and_kpus_plus_orchestration_runni
     assert result.running_per_hour == round(0.33 + 10 / 730, 4)
     assert "Flink applications x1 (per KPU-hour while started, see below)" in result.usage_priced
     text = cost.render(result, env="test", prices=PRICES, stacks=2, free_tier=False)
-    assert f"Per running hour: {result.running_per_hour:.4f} USD (10 minutes at least per start)." in text
+    assert f"Per running hour: {result.running_per_hour:.4f} USD (a Flink application: 10 minutes at least" in text
     assert max(len(line) for line in text.splitlines()) <= 120
     assert text.splitlines()[-1] == f"Total: {result.total:.2f} USD/month"
 
@@ -438,3 +438,47 @@ def test_a_video_stream_is_priced_by_use_with_its_labeled_frames() -> None:
     # Then nothing of it is a fixed monthly cost, and the stream is named with what it is priced by
     assert result.total == 0
     assert "Kinesis video streams x1 (per GB ingested and stored; per frame labeled)" in result.usage_priced
+
+
+# --- Change data capture: the sandbox source is a fixed line, the replication a running one ------------------------
+
+
+def test_the_cdc_source_is_fixed_and_the_replication_costs_only_while_started(variant: Synthesized) -> None:
+    # Given the variant, whose CDC unit creates its PostgreSQL source (db.t4g.micro, 20 GB) and a 1-2 DCU replication
+    templates = {f"MlDataLake-variant-{unit}": variant.json(unit) for unit in variant.templates}
+    # When it is priced
+    result = cost.estimate(templates, PRICES)
+    lines = {line.item: line for line in result.lines}
+    # Then the instance and its storage are fixed lines naming the CDC workload, and so is its secret
+    instance = lines["RDS PostgreSQL db.t4g.micro"]
+    assert (instance.quantity, instance.usd) == ("1 instance x 730 h", pytest.approx(730 * 0.016))
+    assert instance.workload == "cdc: sandbox PostgreSQL source"
+    assert lines["RDS storage (gp3) of db.t4g.micro"].usd == pytest.approx(20 * 0.115)
+    assert lines["Secrets Manager secrets"].quantity == "1 secret"
+    assert "cdc: DMS reads the source credentials" in lines["VPC interface endpoints (6, per AZ)"].workload
+    # And the replication adds nothing to the month, but one running hour at its minimum of 1 DCU
+    (replication,) = [line for line in result.running if line.item.startswith("ml-data-lake-variant-cdc")]
+    assert (replication.item, replication.quantity, replication.usd) == (
+        "ml-data-lake-variant-cdc: DCUs (scales up to 2)",
+        "1 DCU",
+        PRICES.usd("dms_serverless_dcu_hour"),
+    )
+    assert "DMS Serverless replications x1 (per DCU-hour while started, see below)" in result.usage_priced
+
+
+def test_an_instance_class_without_a_price_says_so() -> None:
+    templates = {
+        "S": {
+            "Resources": {
+                "Db": {
+                    "Type": "AWS::RDS::DBInstance",
+                    "Properties": {"DBInstanceClass": "db.r7g.large", "AllocatedStorage": "100", "MultiAZ": True},
+                }
+            }
+        }
+    }
+    result = cost.estimate(templates, PRICES)
+    assert [(line.item, line.unit_price, line.usd) for line in result.lines[:1]] == [
+        ("RDS PostgreSQL db.r7g.large (Multi-AZ)", "no price in tools/prices.json", 0.0)
+    ]
+    assert result.lines[1].usd == pytest.approx(200 * 0.115)
