@@ -19,7 +19,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help setup synth test lint typecheck unit security snapshot-update bench clean
+.PHONY: help setup synth test lint typecheck unit security snapshot-update bench bench-tests clean
 .PHONY: deploy smoke diff destroy cost curate-local
 .PHONY: analytics-start analytics-stop analytics-status
 
@@ -134,6 +134,10 @@ bench: setup ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench.bench_transform
 	$(BIN)/python -m bench.bench_etl
 	$(BIN)/python -m bench.bench_eda
+
+# Not part of `make bench`: it runs `make test`'s parts itself (a few minutes).
+bench-tests: setup ## Time make test part by part: wall and CPU seconds, and each pytest worker's busy time
+	$(BIN)/python -m bench.bench_tests
 
 # --- the Glue job's logic on local Spark ------------------------------------------------------------------------
 
