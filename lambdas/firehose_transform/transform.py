@@ -615,9 +615,6 @@ def _fast_patterns(schema: Mapping[str, Any]) -> tuple[re.Pattern[bytes], re.Pat
 
 _FAST_JSON, _FAST_CSV, _CSV_TEMPLATE, _CSV_IN_ORDER = _fast_patterns(SCHEMA)
 _FAST_JSON_MATCH: Final = _FAST_JSON.fullmatch
-# The same expression without its captures, for when nothing reads them (no partitioning, no pattern left to check):
-# the regular expression engine spends a good part of a match recording where each group starts and ends.
-_FAST_JSON_CHECK: Final = re.compile(re.sub(rb"\(\?P<\w+>", b"(?:", _FAST_JSON.pattern)).fullmatch
 _FAST_CSV_MATCH: Final = _FAST_CSV.fullmatch
 _CSV_FIELD_ORDER: Final = tuple(field.name for field in FIELDS)
 # Patterns the expressions could not embed are checked on the captured value. On ASCII text, which is all the fast
@@ -629,13 +626,15 @@ _PATTERN_CHECKS: Final = tuple(
 )
 
 
-def _null_empty_doubles(payload: bytes) -> bytes:
-    """A CSV line's JSON with its empty cells written as null.
-
-    Only optional doubles can be empty, and in the template only they are unquoted: ':,' and ':}' appear nowhere
-    else, as no cell holds a comma or a quote.
-    """
-    return payload.replace(b":,", b":null,").replace(b":}", b":null}")
+def _csv_payload(match: re.Match[bytes]) -> bytes:
+    """The JSON line a CSV line the fast path took becomes: its cells in the template, empty doubles as null."""
+    cells = match.groups() if _CSV_IN_ORDER else match.group(*_CSV_FIELD_ORDER)
+    payload = _CSV_TEMPLATE % cells
+    if b"" in cells:
+        # Only optional doubles can be empty, and in the template only they are unquoted: ':,' and ':}' appear
+        # nowhere else, as no cell holds a comma or a quote.
+        payload = payload.replace(b":,", b":null,").replace(b":}", b":null}")
+    return payload
 
 
 def _patterns_hold(match: re.Match[bytes]) -> bool:
@@ -696,13 +695,14 @@ def _entries(
     partitions: dict[tuple[Any, ...], dict[str, Any]] = {}
     extra_bytes = 0  # metadata and escapes: what the sizes counted in bulk by _response_bytes leave out
     # Locals, not globals, in the loop: every lookup counts at a few microseconds a record.
-    json_match, csv_match, checks = _FAST_JSON_MATCH, _FAST_CSV_MATCH, _PATTERN_CHECKS
-    if not partition_by_device and not checks:
-        json_match = _FAST_JSON_CHECK
-    template, in_order, field_order = _CSV_TEMPLATE, _CSV_IN_ORDER, _CSV_FIELD_ORDER
-    for record, data, raw in zip(records, *_decoded(records), strict=True):
-        is_json = raw[:1] == b"{"
-        match = json_match(raw) if is_json else csv_match(raw)
+    json_match, csv_match, json_pattern, checks = _FAST_JSON_MATCH, _FAST_CSV_MATCH, _FAST_JSON, _PATTERN_CHECKS
+    for record in records:
+        data: Any = record.get("data")
+        try:
+            raw = a2b_base64(data, strict_mode=True)
+        except (TypeError, ValueError):  # not text, not base64: the general path says which
+            raw = b""
+        match = json_match(raw) if raw[:1] == b"{" else csv_match(raw)
         if match is None or type(data) is not str or (checks and not _patterns_hold(match)):
             entry, extra, reason = _general_path(record["recordId"], data, partition_by_device)
             extra_bytes += extra
@@ -711,13 +711,7 @@ def _entries(
                 reasons[len(entries)] = reason
             append(entry)
             continue
-        if is_json:  # delivered as it came
-            payload = raw + b"\n"
-        else:  # the cells in the JSON template, empty doubles as null
-            cells = match.groups() if in_order else match.group(*field_order)
-            payload = template % cells
-            if b"" in cells:
-                payload = _null_empty_doubles(payload)
+        payload = raw + b"\n" if match.re is json_pattern else _csv_payload(match)
         entry = {"recordId": record["recordId"], "result": OK, "data": b2a_base64(payload, newline=False).decode()}
         if partition_by_device:
             # A batch spans few devices and hours: each partition's metadata is made once and shared by its entries.
@@ -730,22 +724,6 @@ def _entries(
         append(entry)
     counts[OK] += len(entries) - counts.total()
     return entries, reasons, counts, extra_bytes
-
-
-def _decoded(records: list[Mapping[str, Any]]) -> tuple[list[Any], list[bytes]]:
-    """Each record's data, and its bytes (empty where it is not base64 text: the general path says why)."""
-    datas: list[Any] = [record.get("data") for record in records]
-    try:  # the usual batch: all valid, decoded in one comprehension
-        return datas, [a2b_base64(data, strict_mode=True) for data in datas]
-    except (TypeError, ValueError):
-        return datas, list(map(_decode_or_empty, datas))
-
-
-def _decode_or_empty(data: Any) -> bytes:
-    try:
-        return a2b_base64(data, strict_mode=True)
-    except (TypeError, ValueError):
-        return b""
 
 
 _RESULT: Final = itemgetter("result")
