@@ -19,7 +19,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help setup synth test lint typecheck unit security snapshot-update bench clean
+.PHONY: help setup synth test lint typecheck unit security snapshot-update bench bench-tests clean
 .PHONY: deploy smoke diff destroy cost curate-local
 .PHONY: analytics-start analytics-stop analytics-status
 
@@ -60,8 +60,12 @@ FLINK_JAR ?= optional
 
 # --- the two commands --------------------------------------------------------------------------------------------
 
+# CloudFormation's validation plugin (a WebAssembly engine: 3.5 s of CPU to start, more than the rest of a small synth)
+# runs in the security gate's synthesis of every environment, in `make security` and `make test`, not on every synth.
+SYNTH_FLAGS := --quiet --no-validation
+
 synth: setup $(FLINK_ARTIFACT) ## Synthesize one environment (ENV=sandbox) into cdk.out and list its stacks
-	$(CDK) synth $(CDK_FLAGS) --quiet -c env=$(ENV) --output $(OUT)
+	$(CDK) synth $(CDK_FLAGS) $(SYNTH_FLAGS) -c env=$(ENV) --output $(OUT)
 	@$(BIN)/python -m tools.synth_summary $(OUT)
 
 # The unit tests synthesize each environment once and run the security gate's review on it (tests/conftest.py), so
@@ -130,6 +134,10 @@ bench: setup ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench.bench_transform
 	$(BIN)/python -m bench.bench_etl
 	$(BIN)/python -m bench.bench_eda
+
+# Not part of `make bench`: it runs `make test`'s parts itself (a few minutes).
+bench-tests: setup ## Time make test part by part: wall and CPU seconds, and each pytest worker's busy time
+	$(BIN)/python -m bench.bench_tests
 
 # --- the Glue job's logic on local Spark ------------------------------------------------------------------------
 

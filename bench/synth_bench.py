@@ -1,9 +1,16 @@
 """Time `cdk synth` of the whole app (nag packs included) against a one-bucket CDK app, same toolchain, same run.
 
-Prints each run, the median of each and their ratio, in wall-clock seconds and in CPU seconds (the CLI, app.py and
-the CDK's JavaScript runtime together). It asserts nothing: the machines are shared and noisy, so the figures are
-for reading, and the ratio (not the seconds) is what to compare between machines; on a busy machine the CPU ratio
-is the steadier of the two.
+Each app is synthesized two ways, interleaved: with CloudFormation's validation plugin, the CDK's default (a
+WebAssembly engine whose start alone costs about 3.5 s of CPU, in any app), and with `--no-validation`, as
+`make synth` runs (the security gate's synthesis runs the validation, in `make security` and `make test`). Three
+ratios follow: like with like without the plugin (the app's own cost: building the constructs in Python through the
+CDK's JavaScript runtime, the nag packs, the assets), like with like with it, and `make synth` against a one-bucket
+app as the CDK runs it by default (what a user waits for).
+
+Prints each run, the medians and the ratios, in wall-clock seconds and in CPU seconds (the CLI, app.py and the CDK's
+JavaScript runtime together). It asserts nothing: the machines are shared and noisy, so the figures are for reading,
+and the ratio (not the seconds) is what to compare between machines; on a busy machine the CPU ratio is the steadier
+of the two.
 
     make bench            # or: .venv/bin/python -m bench.synth_bench --runs 3 --env sandbox
 """
@@ -66,7 +73,7 @@ def _time_synth(app_command: str, outdir: Path, extra: list[str]) -> Timing:
 
 
 def main(argv: list[str]) -> int:
-    """Run both apps `--runs` times, interleaved so that machine noise hits both alike."""
+    """Run both apps both ways `--runs` times, interleaved so that machine noise hits all alike."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each app (default 3)")
     parser.add_argument("--env", default="sandbox", help="environment of the whole app (default sandbox)")
@@ -75,27 +82,47 @@ def main(argv: list[str]) -> int:
         parser.error(f"--runs {args.runs}: give 1 or more")
     os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
     python = sys.executable
-    whole: list[Timing] = []
-    baseline: list[Timing] = []
+    timings: dict[tuple[str, str], list[Timing]] = {(app, way): [] for app in APPS for way in WAYS}
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         one_bucket = tmpdir / "one_bucket_app.py"
         one_bucket.write_text(ONE_BUCKET_APP)
+        commands = {
+            "one-bucket app": (f"{python} {one_bucket}", []),
+            "whole app": (f"{python} app.py", ["-c", f"env={args.env}"]),
+        }
         for run in range(1, args.runs + 1):
-            baseline.append(_time_synth(f"{python} {one_bucket}", tmpdir / f"one-{run}", []))
-            whole.append(_time_synth(f"{python} app.py", tmpdir / f"whole-{run}", ["-c", f"env={args.env}"]))
-            print(
-                f"run {run}: one-bucket app {baseline[-1].wall:.2f} s ({baseline[-1].cpu:.2f} s CPU), "
-                f"whole app ({args.env}) {whole[-1].wall:.2f} s ({whole[-1].cpu:.2f} s CPU)"
-            )
-    for measure in ("wall", "cpu"):
-        one = statistics.median(getattr(t, measure) for t in baseline)
-        full = statistics.median(getattr(t, measure) for t in whole)
-        print(
-            f"median of {args.runs} ({measure}): one-bucket app {one:.2f} s, whole app {full:.2f} s, "
-            f"ratio {full / one:.2f}x"
-        )
+            for way, flags in WAYS.items():
+                for app in APPS:
+                    command, extra = commands[app]
+                    outdir = tmpdir / f"{app.split()[0]}-{way.split()[0]}-{run}"
+                    timing = _time_synth(command, outdir, [*extra, *flags])
+                    timings[(app, way)].append(timing)
+                    print(
+                        f"run {run}: {app} ({args.env if app == 'whole app' else 'one bucket'}), {way}: "
+                        f"{timing.wall:.2f} s ({timing.cpu:.2f} s CPU)"
+                    )
+    medians = {
+        key: Timing(statistics.median(t.wall for t in runs), statistics.median(t.cpu for t in runs))
+        for key, runs in timings.items()
+    }
+    print(f"median of {args.runs}:")
+    for (app, way), timing in medians.items():
+        print(f"  {app:<15} {way:<24} {timing.wall:6.2f} s  ({timing.cpu:.2f} s CPU)")
+    for title, whole, one in RATIOS:
+        full, base = medians[("whole app", whole)], medians[("one-bucket app", one)]
+        print(f"ratio, {title}: {full.wall / base.wall:.2f}x wall, {full.cpu / base.cpu:.2f}x CPU")
     return 0
+
+
+# `make synth` passes --no-validation (Makefile: SYNTH_FLAGS); the CDK's default runs the validation plugin.
+WAYS: dict[str, list[str]] = {"without validation": ["--no-validation"], "with validation (default)": []}
+APPS = ("one-bucket app", "whole app")
+RATIOS = (
+    ("like with like, without validation", "without validation", "without validation"),
+    ("like with like, with validation", "with validation (default)", "with validation (default)"),
+    ("make synth against the one-bucket app's default", "without validation", "with validation (default)"),
+)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,7 @@ def synthesize(
     nag: bool = True,
     defer_acknowledgments: bool = False,
     path_metadata: bool = False,
+    validate_templates: bool | None = None,
     flink_artifact: Path | None = None,
 ) -> Synthesis:
     """Build the stacks of `environment` and synthesize them into `outdir`.
@@ -87,6 +88,9 @@ def synthesize(
     - `nag`: register the cdk-nag packs, so any unacknowledged finding fails synthesis (as `cdk synth` does).
     - `defer_acknowledgments`: record the acknowledgments instead of applying them (the security report).
     - `path_metadata`: write each resource's construct path into the template, as the CLI does.
+    - `validate_templates`: run CloudFormation's validation plugin over the templates (the CDK's built-in check of
+      properties and cross-resource rules; with cdk.json's flags any finding fails synthesis). None follows the CDK:
+      on, unless the CLI says `--no-validation`, as `make synth` does because the security gate's synthesis runs it.
     - `flink_artifact`: the built Flink application, read where `analytics.enabled`; None is FLINK_ARTIFACT (tests
       pass a placeholder folder, as they read templates and never run the job).
     Raises ConfigError for a bad setting, MissingBuildError when the Flink application is needed and not built.
@@ -97,6 +101,7 @@ def synthesize(
         context={**cdk_context(), **(context or {}), **flags},
         analytics_reporting=False,
         stack_traces=False,
+        builtin_cloud_formation_validation=validate_templates,
     )
     name = environment or app.node.try_get_context("env") or DEFAULT_ENVIRONMENT
     settings = load_environment(app.node.try_get_context("environments"), name)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+from _pytest.nodeid import NodeId  # pytest 9.2's structured node id (see _suffix_node_id)
 
 from tests.synth import ENVIRONMENTS, VARIANT, VARIANT_BLOCK, Synthesized, synthesize
 from tools.security import gate
@@ -20,17 +21,46 @@ from tools.security.synthesis import for_review
 LAKE_FIXTURES = {"synthesized", "sandbox", "prod", "variant", "security_review", "variant_review", "reviewed_variant"}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Know the group mark when xdist is off too (`-p no:xdist`), as --strict-markers requires."""
+    config.addinivalue_line("markers", "xdist_group(name): run every test of the group on the same xdist worker")
+
+
+def xdist_group(item: pytest.Item) -> str | None:
+    """The worker group of a test: its own `xdist_group` mark, else `lake` or `spark` by the fixtures it uses."""
+    marker = item.get_closest_marker("xdist_group")
+    if marker is not None:
+        return str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if LAKE_FIXTURES & fixtures:
+        return "lake"
+    if "spark" in fixtures:
+        return "spark"
+    return None
+
+
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put every test that reads a synthesized environment on one worker, before xdist distributes the groups."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put every test that reads a synthesized environment on one worker, before xdist distributes the groups.
+
+    xdist's loadgroup learns a test's group from a `@group` suffix that it writes into the node id; pytest 9.2 keeps
+    node ids in a structured field that this write no longer reaches (pytest-xdist issue 1386), so every group would
+    be spread over both workers, each building the session fixtures again. The suffix is written here where xdist
+    cannot; xdist's own write then changes nothing.
+    """
     for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        if item.get_closest_marker("xdist_group"):
+        group = xdist_group(item)
+        if group is None:
             continue
-        if LAKE_FIXTURES & fixtures:
-            item.add_marker(pytest.mark.xdist_group("lake"))
-        elif "spark" in fixtures:
-            item.add_marker(pytest.mark.xdist_group("spark"))
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(group))
+        if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
+            _suffix_node_id(item, group)
+
+
+def _suffix_node_id(item: pytest.Item, group: str) -> None:
+    if not item.nodeid.endswith(f"@{group}"):
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ import pytest
 
 from infra import synthesis
 from tests.synth import ROOT, cdk_context
+from tools.security.synthesis import REVIEW_OPTIONS
 
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 QUIET = {
@@ -30,6 +31,8 @@ QUIET = {
     "CDK_DISABLE_CLI_TELEMETRY": "true",
 }
 pytestmark = pytest.mark.xdist_group("cli")
+# The flags `make synth` gives `cdk synth` (the Makefile's SYNTH_FLAGS).
+MAKE_SYNTH_FLAGS = ("--quiet", "--no-validation")
 
 
 def _run_app(context: dict[str, Any], outdir: Path) -> subprocess.CompletedProcess[str]:
@@ -76,9 +79,9 @@ def test_without_the_flink_build_an_environment_with_analytics_says_how_to_make_
 
 
 def test_cdk_synth_of_the_default_environment_is_clean_and_quiet(tmp_path: Path) -> None:
-    # When a user runs `cdk synth` with no arguments (as `make synth` does)
+    # When a user runs `cdk synth` with no environment (as `make synth` does, with its flags)
     result = subprocess.run(  # noqa: S603 - fixed argv
-        [str(CDK), "synth", "--no-notices", "--quiet", "--output", str(tmp_path)],
+        [str(CDK), "synth", "--no-notices", *MAKE_SYNTH_FLAGS, "--output", str(tmp_path)],
         cwd=ROOT,
         env={**os.environ, **QUIET},
         capture_output=True,
@@ -109,3 +112,12 @@ def test_cdk_synth_of_an_unknown_environment_lists_the_known_ones(tmp_path: Path
     assert "error: unknown environment 'staging' (from -c env=...); known environments: prod, sandbox" in output
     assert "Traceback" not in output
     assert "end-of-life" not in output
+
+
+def test_make_synth_leaves_cloudformation_validation_to_the_security_gate() -> None:
+    # Given the Makefile
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    # Then `make synth` passes the flags the test above runs, and the gate's synthesis asks for the validation
+    assert f"SYNTH_FLAGS := {' '.join(MAKE_SYNTH_FLAGS)}\n" in makefile
+    assert "$(CDK) synth $(CDK_FLAGS) $(SYNTH_FLAGS)" in makefile
+    assert REVIEW_OPTIONS["validate_templates"] is True

@@ -5,21 +5,15 @@ Every control that fails is acknowledged on its resource (infra.guard), and ever
 
 from __future__ import annotations
 
-from tests.synth import Synthesized
-from tools.security import guard_findings
+from tests.synth import ENVIRONMENTS
+from tools.security.model import Report
 
 
-def test_every_failing_control_is_acknowledged_on_its_resource_and_none_is_stale(
-    synthesized: dict[str, Synthesized],
-) -> None:
-    # Given every template of every environment
-    templates = {
-        (name, path.name.removesuffix(".template.json")): path
-        for name, synth in synthesized.items()
-        for path in synth.template_files.values()
-    }
-    # When guard runs the Control Tower rules over them
-    findings, acknowledgments = guard_findings.scan(templates)
+def test_every_failing_control_is_acknowledged_on_its_resource_and_none_is_stale(security_review: Report) -> None:
+    # Given the session's review, in which guard ran the Control Tower rules over every template of every environment
+    findings = [f for f in security_review.findings if f.tool == "cfn-guard"]
+    acknowledgments = [ack for ack in security_review.acknowledgments if ack.tool == "cfn-guard"]
+    assert {f.environment for f in findings} == set(ENVIRONMENTS)
     # Then nothing is left unaccepted, and each acknowledgment accepts a finding
     assert [f"{f.environment} {f.rule} {f.resource}: {f.status}" for f in findings if f.fails] == []
     assert all(ack.covers == 1 for ack in acknowledgments)

@@ -172,3 +172,17 @@ def test_the_packaged_rules_and_binary_are_where_the_gate_looks() -> None:
     controls = guard_findings.controls()
     assert controls["CT.KMS.PR.3"].severity in {"error", "warning", "info"}
     assert any(guard_findings.rules_dir().glob("*/ct-kms-pr-3.guard"))
+
+
+def test_guard_runs_only_the_rules_that_report_on_a_type_the_templates_hold() -> None:
+    # Given every packaged rule, and the rules kept for templates holding only S3 buckets and KMS keys
+    every = sorted(guard_findings.rules_dir().rglob("*.guard"))
+    kept = guard_findings.rules_for({"AWS::S3::Bucket", "AWS::KMS::Key"})
+    # Then the bucket and key controls are kept, the Redshift ones (no such resource) are not, and nothing is invented
+    names = {path.name for path in kept}
+    assert {"ct-s3-pr-1.guard", "ct-kms-pr-3.guard"} <= names
+    assert not any(name.startswith("ct-redshift-") for name in names)
+    assert set(kept) < set(every)
+    # And a rule whose specification names no resource type is always kept
+    unspecified = [path for path in every if "# Reports on:" not in path.read_text(encoding="utf-8")]
+    assert set(unspecified) <= set(kept)

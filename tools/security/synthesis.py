@@ -46,8 +46,15 @@ def synthesize(name: str, outdir: Path) -> SynthesizedEnvironment:
 
 # How an environment is synthesized for review: acknowledgments recorded, not applied (the gate applies them after a
 # first run of the packs, to see what each covers); construct paths in the templates (cfn-lint and checkov name
-# logical IDs, the report shows paths); the packs not registered (the gate runs them itself).
-REVIEW_OPTIONS: dict[str, Any] = {"nag": False, "defer_acknowledgments": True, "path_metadata": True}
+# logical IDs, the report shows paths); the packs not registered (the gate runs them itself); CloudFormation's
+# validation plugin run, whatever the environment says (`make synth` leaves it to this synthesis: it costs seconds of
+# engine start on every run).
+REVIEW_OPTIONS: dict[str, Any] = {
+    "nag": False,
+    "defer_acknowledgments": True,
+    "path_metadata": True,
+    "validate_templates": True,
+}
 
 
 def for_review(name: str, synthesis: Synthesis) -> SynthesizedEnvironment:
@@ -79,7 +86,14 @@ def synthesize_app(
     # Path metadata (as the CDK CLI asks for) names each template resource's construct: cfn-lint and checkov report
     # logical IDs, and the report shows construct paths for all tools.
     path_metadata = {"aws:cdk:enable-path-metadata": True}
-    app = cdk.App(outdir=str(outdir), context={**path_metadata, **(context or {})}, analytics_reporting=False)
+    # CloudFormation's validation plugin is not one of the gate's tools: the environments' review synthesis runs it
+    # (REVIEW_OPTIONS), and on an app built to break the rules it would only start its engine to print warnings.
+    app = cdk.App(
+        outdir=str(outdir),
+        context={**path_metadata, **(context or {})},
+        analytics_reporting=False,
+        builtin_cloud_formation_validation=False,
+    )
     with deferred_acknowledgments() as pending:
         stacks = build(app)
         assembly = app.synth()
