@@ -13,11 +13,17 @@ and the ratio (not the seconds) is what to compare between machines; on a busy m
 of the two.
 
     make bench            # or: .venv/bin/python -m bench.synth_bench --runs 3 --env sandbox
+    .venv/bin/python -m bench.synth_bench --every-unit   # the same environment with every optional unit on
+
+`--every-unit` synthesizes environment `every-unit`: the chosen environment's block with the ML, analytics,
+warehouse, video and CDC units on, written into a copy of cdk.json beside which the CLI runs (the CLI hands its
+cdk.json's context to app.py, which lays it over the project's own).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -55,13 +61,43 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _time_synth(app_command: str, outdir: Path, extra: list[str]) -> Timing:
+# Every optional unit on: what `--every-unit` lays over the chosen environment's block.
+EVERY_UNIT = "every-unit"
+UNITS_ON: dict[str, dict[str, object]] = {
+    "ml": {"enabled": True},
+    "analytics": {"enabled": True},
+    "warehouse": {"enabled": True},
+    "video": {"enabled": True},
+    "cdc": {"enabled": True, "source": "create"},
+}
+
+
+def every_unit_cdk_json(directory: Path, env: str) -> Path:
+    """A cdk.json in `directory` with the project's context and environment `every-unit`: `env`'s block with every
+    optional unit on."""
+    from infra.synthesis import CDK_JSON, cdk_context  # the one reader of cdk.json (it imports the CDK: when asked)
+
+    context = cdk_context()
+    environments = context["environments"]
+    if env not in environments:
+        raise SystemExit(
+            f"error: --env {env!r} is not an environment of cdk.json; use one of {', '.join(environments)}"
+        )
+    block = dict(environments[env])
+    block.update({unit: {**block.get(unit, {}), **on} for unit, on in UNITS_ON.items()})
+    environments[EVERY_UNIT] = block
+    (directory / CDK_JSON.name).write_text(json.dumps({"context": context}))
+    return directory
+
+
+def _time_synth(app_command: str, outdir: Path, extra: list[str], cwd: Path = ROOT) -> Timing:
     """Seconds one `cdk synth` takes, from the CLI's start to its exit."""
     cpu = _children_cpu()
     start = time.perf_counter()
     result = subprocess.run(  # noqa: S603 - fixed argv
         [str(CDK), "synth", "--quiet", "--no-notices", "--app", app_command, "--output", str(outdir), *extra],
-        cwd=ROOT,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         check=False,
         capture_output=True,
         text=True,
@@ -77,6 +113,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each app (default 3)")
     parser.add_argument("--env", default="sandbox", help="environment of the whole app (default sandbox)")
+    parser.add_argument(
+        "--every-unit", action="store_true", help="turn every optional unit on in that environment (see above)"
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error(f"--runs {args.runs}: give 1 or more")
@@ -87,19 +126,22 @@ def main(argv: list[str]) -> int:
         tmpdir = Path(tmp)
         one_bucket = tmpdir / "one_bucket_app.py"
         one_bucket.write_text(ONE_BUCKET_APP)
+        env, whole_cwd = args.env, ROOT
+        if args.every_unit:
+            env, whole_cwd = EVERY_UNIT, every_unit_cdk_json(Path(tempfile.mkdtemp(dir=tmpdir)), args.env)
         commands = {
-            "one-bucket app": (f"{python} {one_bucket}", []),
-            "whole app": (f"{python} app.py", ["-c", f"env={args.env}"]),
+            "one-bucket app": (f"{python} {one_bucket}", [], ROOT),
+            "whole app": (f"{python} {ROOT / 'app.py'}", ["-c", f"env={env}"], whole_cwd),
         }
         for run in range(1, args.runs + 1):
             for way, flags in WAYS.items():
                 for app in APPS:
-                    command, extra = commands[app]
+                    command, extra, cwd = commands[app]
                     outdir = tmpdir / f"{app.split()[0]}-{way.split()[0]}-{run}"
-                    timing = _time_synth(command, outdir, [*extra, *flags])
+                    timing = _time_synth(command, outdir, [*extra, *flags], cwd)
                     timings[(app, way)].append(timing)
                     print(
-                        f"run {run}: {app} ({args.env if app == 'whole app' else 'one bucket'}), {way}: "
+                        f"run {run}: {app} ({env if app == 'whole app' else 'one bucket'}), {way}: "
                         f"{timing.wall:.2f} s ({timing.cpu:.2f} s CPU)"
                     )
     medians = {

@@ -8,17 +8,28 @@ other (group `spark`), so each is made once per session.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from _pytest.nodeid import NodeId  # pytest 9.2's structured node id (see _suffix_node_id)
 
-from tests.synth import ENVIRONMENTS, VARIANT, VARIANT_BLOCK, Synthesized, synthesize
+from tests.synth import BARE, BARE_BLOCK, ENVIRONMENTS, VARIANT, VARIANT_BLOCK, Synthesized, synthesize
 from tools.security import gate
 from tools.security.model import Report
 from tools.security.synthesis import for_review
 
-LAKE_FIXTURES = {"synthesized", "sandbox", "prod", "variant", "security_review", "variant_review", "reviewed_variant"}
+LAKE_FIXTURES = {
+    "synthesized",
+    "sandbox",
+    "prod",
+    "security_review",
+    "reviewed_variant",
+    "variant",
+    "variant_review",
+    "reviewed_bare",
+    "bare",
+    "bare_review",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -96,14 +107,17 @@ def prod(synthesized: dict[str, Synthesized]) -> Synthesized:
     return synthesized["prod"]
 
 
+def _reviewed(name: str, block: dict[str, Any], factory: pytest.TempPathFactory) -> tuple[Synthesized, Report]:
+    """An environment of the tests' own, synthesized as the gate synthesizes, and the gate's review of it (which
+    applies its deferred acknowledgments): the combinations pass the same gate as the project's own environments."""
+    synth = synthesize(name, factory.mktemp(f"cdk.out-{name}"), environments={name: block}, for_review=True)
+    return synth, gate.review([for_review(name, synth.synthesis)])
+
+
 @pytest.fixture(scope="session")
 def reviewed_variant(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesized, Report]:
-    """The variant synthesized as the gate synthesizes, and the gate's review of it: the "every unit on" combination
-    passes the same gate as the project's own environments. The review applies the deferred acknowledgments."""
-    synth = synthesize(
-        VARIANT, tmp_path_factory.mktemp("cdk.out-variant"), environments={VARIANT: VARIANT_BLOCK}, for_review=True
-    )
-    return synth, gate.review([for_review(VARIANT, synth.synthesis)])
+    """The variant (every optional unit on, tests.synth.VARIANT) and the gate's review of it."""
+    return _reviewed(VARIANT, VARIANT_BLOCK, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -116,6 +130,24 @@ def variant(reviewed_variant: tuple[Synthesized, Report]) -> Synthesized:
 def variant_review(reviewed_variant: tuple[Synthesized, Report]) -> Report:
     """The security gate's review of the variant (cdk-nag, cfn-lint, checkov, cfn-guard)."""
     return reviewed_variant[1]
+
+
+@pytest.fixture(scope="session")
+def reviewed_bare(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesized, Report]:
+    """The bare environment (every optional unit off, tests.synth.BARE) and the gate's review of it."""
+    return _reviewed(BARE, BARE_BLOCK, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def bare(reviewed_bare: tuple[Synthesized, Report]) -> Synthesized:
+    """The least an environment can be: every optional unit off."""
+    return reviewed_bare[0]
+
+
+@pytest.fixture(scope="session")
+def bare_review(reviewed_bare: tuple[Synthesized, Report]) -> Report:
+    """The security gate's review of the bare environment."""
+    return reviewed_bare[1]
 
 
 @pytest.fixture(scope="session")

@@ -49,9 +49,9 @@ ENV_UNITS = [(env, unit) for env in ENVIRONMENTS for unit in units_of(env)]
 
 # One environment with every setting the project's own environments leave off: bound to a (placeholder) account
 # and region with named zones, interface endpoints, an on-demand stream, reserved concurrency, Parquet at ingest, a
-# consumer account, the catalog encryption left to another environment, every optional unit on (the warehouse with
-# three named zones and a larger base and compute budget, the video unit at its longest retention, change data capture
-# with the RDS source it creates), and the safe defaults for everything else (retain).
+# consumer account, the catalog encryption left to another environment, every optional unit on (ML, analytics, the
+# warehouse with three named zones and a larger base and compute budget, the video unit at its longest retention,
+# change data capture with the RDS source it creates), and the safe defaults for everything else (retain).
 VARIANT = "variant"
 CONSUMER_ACCOUNT = "222222222222"
 VARIANT_BLOCK: dict[str, Any] = {
@@ -62,7 +62,8 @@ VARIANT_BLOCK: dict[str, Any] = {
     "firehose": {"transform_reserved_concurrency": 5, "record_format": "parquet"},
     "consumer_accounts": [CONSUMER_ACCOUNT],
     "glue": {"manage_catalog_encryption": False},
-    "ml": {"enabled": False},
+    "ml": {"enabled": True},
+    "analytics": {"enabled": True},
     "warehouse": {"enabled": True, "base_capacity_rpu": 16, "daily_rpu_hours_alarm": 48.0},
     "video": {
         "enabled": True,
@@ -79,6 +80,12 @@ VARIANT_BLOCK: dict[str, Any] = {
         "create_account_roles": True,
     },
 }
+
+# The other end: every optional unit off (ML, analytics, warehouse, video, CDC), the least an environment can be.
+# With VARIANT it makes the two combinations the security gate must pass beside the project's own environments.
+BARE = "bare"
+BARE_BLOCK: dict[str, Any] = {"ml": {"enabled": False}}
+OFF_BY_DEFAULT = ("analytics", "warehouse", "video", "cdc")
 
 
 def environments_context() -> dict[str, Any]:

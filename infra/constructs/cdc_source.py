@@ -87,6 +87,8 @@ class CdcSource(Construct):
         self.port = PORT
         self.database_name = settings.database_name
         self._acknowledge()
+        if removal != RemovalPolicy.RETAIN:
+            self._acknowledge_no_deletion_protection()
         acknowledge_key_from_another_stack(self.instance, "CT.RDS.PR.30", key=key)
 
     def _instance(
@@ -132,6 +134,21 @@ class CdcSource(Construct):
     def allow_from(self, peer: ec2.ISecurityGroup) -> None:
         """Admit `peer` (the replication's security group) on the PostgreSQL port, and nothing else."""
         self.security_group.add_ingress_rule(peer, ec2.Port.tcp(PORT), "PostgreSQL from the DMS replication")
+
+    def _acknowledge_no_deletion_protection(self) -> None:
+        """In an environment whose settings destroy data with the stack, the source database goes with it."""
+        reason = (
+            "The environment's removal policy destroys data with its stacks (a sandbox), so the CDC source it created "
+            "is deleted with the stack; where data is retained, deletion protection is on and a snapshot is kept."
+        )
+        acknowledge(
+            self.instance,
+            "AwsSolutions-RDS10",
+            "HIPAA.Security-RDSInstanceDeletionProtectionEnabled",
+            "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled",
+            reason=reason,
+        )
+        acknowledge_control(self.instance, "CT.RDS.PR.13", reason=reason)
 
     def _acknowledge(self) -> None:
         """What the packs ask of a production database that a sandbox CDC source does not need."""

@@ -22,9 +22,9 @@ from constructs import Construct
 
 from infra.config.analytics import AnalyticsSettings
 from infra.constructs.alarms import AlertTarget, alarm
+from infra.constructs.iam_findings import acknowledge_wildcard_resources
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
-from infra.nag import acknowledge
 
 RUNTIME = "FLINK-2_2"  # Python 3.12; the newest runtime, and the one the job's PyFlink pin matches
 ENTRY = "main.py"
@@ -205,9 +205,10 @@ class StreamAnalyticsApplication(Construct):
             iam.PolicyStatement(actions=["logs:PutLogEvents"], resources=[stream_arn]),
         ):
             self.role.add_to_principal_policy(statement)
-        acknowledge(
+        # The finding names the ARN as it resolves: tokens where the stack is environment-agnostic, literal where bound.
+        acknowledge_wildcard_resources(
             self.role.policy,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]",
+            any_log_group,
             reason="MSF calls logs:DescribeLogGroups to check its logging option, and that list action is authorized "
             "on every log group of the account; it reads names and settings, never log events.",
         )

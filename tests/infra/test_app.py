@@ -183,8 +183,8 @@ def test_data_is_retained_unless_the_settings_say_destroy(variant: Synthesized) 
     assert "removal_policy" not in VARIANT_BLOCK
     # When it is synthesized, then every stateful resource of every stack is retained
     stateful = _stateful(variant)
-    # (the variant turns the ML unit off, so its registry is not there)
-    assert {unit for unit, _ in stateful} == set(PINNED_STATEFUL_IDS) - {"Ml"}
+    # (the variant turns every optional unit on, so every pinned resource is there)
+    assert {unit for unit, _ in stateful} == set(PINNED_STATEFUL_IDS)
     for (unit, logical_id), resource in stateful.items():
         assert resource.get("DeletionPolicy") == "Retain", (unit, logical_id)
         assert resource.get("UpdateReplacePolicy") == "Retain", (unit, logical_id)

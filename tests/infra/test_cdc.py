@@ -20,9 +20,9 @@ from aws_cdk.assertions import Match
 from infra.config import ConfigError, load_environment
 from infra.constructs.alarms import AlertTarget
 from infra.constructs.cdc_replication import COMMIT_TS_COLUMN
+from infra.nag import deferred_acknowledgments
 from infra.stacks.cdc import CdcStack
 from tests.synth import Synthesized
-from tools.security.model import Report
 
 UNIT = "Cdc"
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:orders-db-AbCdEf"  # noqa: S105 - an ARN
@@ -319,13 +319,6 @@ def test_the_current_state_job_runs_on_its_own_trigger_never_in_the_workflow(var
     assert "cdc-current-state" not in json.dumps(variant.json("Processing"))
 
 
-def test_the_security_gate_accepts_every_unit_on(variant_review: Report) -> None:
-    # Given the gate's review of the variant (cdk-nag, cfn-lint, checkov, cfn-guard), as `make security` reviews
-    assert variant_review.resources["variant"][f"MlDataLake-variant-{UNIT}"] > 0
-    # Then nothing is unacknowledged and no acknowledgment is stale
-    assert [f"{f.tool} {f.rule} at {f.resource}: {f.reason or f.message}" for f in variant_review.failing] == []
-
-
 def test_the_vpc_and_the_raw_zone_admit_what_dms_writes(variant: Synthesized) -> None:
     # Given the S3 gateway endpoint's policy, and the raw zone's policy that refuses uploads naming another key
     endpoint = variant.json("Network")["Resources"]
@@ -369,26 +362,7 @@ def test_an_existing_source_creates_no_database_and_reads_only_its_secret() -> N
     }
     settings = load_environment({"x": {"cdc": {"enabled": True, "source": "existing", "existing": existing}}}, "x")
     # When the stack is built on its own, next to a stand-in of the lake's shared resources
-    app = cdk.App()
-    shared = cdk.Stack(app, "Shared")
-    vpc = ec2.Vpc(
-        shared,
-        "Vpc",
-        nat_gateways=0,
-        subnet_configuration=[ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
-    )
-    stack = CdcStack(
-        app,
-        "Cdc",
-        settings=settings,
-        lake_key=kms.Key(shared, "Key"),
-        vpc=vpc,
-        raw_zone=s3.Bucket(shared, "Raw"),
-        curated_zone=s3.Bucket(shared, "Curated"),
-        database=glue.Database(shared, "Database"),
-        alerts=AlertTarget(topic=sns.Topic(shared, "Topic"), name_prefix="ml-data-lake-x"),
-        removal=cdk.RemovalPolicy.DESTROY,
-    )
+    stack = _standalone(settings, cdk.RemovalPolicy.DESTROY)
     # Then (read from the constructs, without synthesizing the app) there is no database or secret of ours; DMS reads
     # the given secret, decrypts it with its key, and goes out on the database's port
     assert stack.source is None
@@ -417,3 +391,48 @@ def test_the_source_database_keeps_its_logical_id_and_a_final_snapshot(variant: 
     # And an environment that retains data (the variant says nothing about removal) snapshots it on deletion
     resource = variant.json(UNIT)["Resources"][logical_id]
     assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Snapshot", "Snapshot")
+
+
+def _standalone(settings: Any, removal: cdk.RemovalPolicy) -> CdcStack:
+    """The CDC stack built on its own, next to a stand-in of the lake's shared resources (no synthesis)."""
+    app = cdk.App()
+    shared = cdk.Stack(app, "Shared")
+    vpc = ec2.Vpc(
+        shared,
+        "Vpc",
+        nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+    )
+    return CdcStack(
+        app,
+        "Cdc",
+        settings=settings,
+        lake_key=kms.Key(shared, "Key"),
+        vpc=vpc,
+        raw_zone=s3.Bucket(shared, "Raw"),
+        curated_zone=s3.Bucket(shared, "Curated"),
+        database=glue.Database(shared, "Database"),
+        alerts=AlertTarget(topic=sns.Topic(shared, "Topic"), name_prefix=settings.resource_prefix),
+        removal=removal,
+    )
+
+
+def test_a_source_the_environment_destroys_has_no_deletion_protection_and_says_why() -> None:
+    # Given a sandbox-like environment (data destroyed with the stacks) that creates its CDC source
+    block = {"removal_policy": "destroy", "termination_protection": False, "cdc": {"enabled": True}}
+    settings = load_environment({"x": block}, "x")
+    # When the stack is built (the acknowledgments recorded as the security gate records them)
+    with deferred_acknowledgments() as pending:
+        stack = _standalone(settings, cdk.RemovalPolicy.DESTROY)
+    assert stack.source is not None
+    instance = cast(cdk.CfnResource, stack.source.instance.node.default_child)
+    # Then the database goes with the stack, and each tool's deletion-protection finding is acknowledged on it
+    assert stack.resolve(cast(Any, instance).deletion_protection) is False
+    assert instance.cfn_options.deletion_policy == cdk.CfnDeletionPolicy.DELETE
+    nag = {p.rule_id for p in pending if p.construct is stack.source.instance}
+    assert {
+        "AwsSolutions-RDS10",
+        "HIPAA.Security-RDSInstanceDeletionProtectionEnabled",
+        "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled",
+    } <= nag
+    assert "CT.RDS.PR.13" in json.dumps(instance.get_metadata("guard"))
