@@ -20,18 +20,17 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.checkov import skip_check
 from infra.constructs.alarms import AlertTarget, alarm
+from infra.constructs.dead_letter_queue import dead_letter_queue
+from infra.constructs.lambda_findings import acknowledge_outside_vpc, acknowledge_unreserved_concurrency
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
-from infra.guard import acknowledge_control, acknowledge_key_from_another_stack
 from infra.nag import acknowledge
 
 ASSET = Path(__file__).resolve().parents[2] / "lambdas" / "anomaly_notifier"
-RETENTION = Duration.days(14)  # SQS's longest: two weeks to look at a failed notification and replay it
 EVENT_AGE = Duration.hours(6)
 RETRIES = 2
 
@@ -55,7 +54,7 @@ class AnomalyNotifier(Construct):
     ) -> None:
         super().__init__(scope, id)
         self.table = self._device_status_table(key, removal)
-        self.dead_letter_queue = self._dead_letter_queue(key, removal)
+        self.dead_letter_queue = dead_letter_queue(self, key=key, removal=removal, owner="the notifier")
         self.function = self._function(
             key,
             alerts.topic,
@@ -78,26 +77,6 @@ class AnomalyNotifier(Construct):
             description="An anomaly object could not be notified after retries; its event (bucket and key) waits in "
             "the notifier's dead-letter queue for a replay.",
         )
-
-    def _dead_letter_queue(self, key: kms.IKey, removal: RemovalPolicy) -> sqs.Queue:
-        """Where an event the notifier still fails on after its retries waits, under the lake key, for a replay."""
-        queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=RETENTION,
-            removal_policy=removal,
-        )
-        acknowledge_key_from_another_stack(queue, "CT.SQS.PR.2", key=key)
-        acknowledge_control(
-            queue,
-            "CT.SQS.PR.1",
-            reason="This queue is itself the notifier's dead-letter queue: it keeps failed events for 14 days and an "
-            "alarm fires on the first, so a further queue would only hold the same events again.",
-        )
-        return queue
 
     def _device_status_table(self, key: kms.IKey, removal: RemovalPolicy) -> dynamodb.Table:
         """One item per device: its latest anomaly. On-demand, PITR, the lake key; protected where data is kept."""
@@ -213,23 +192,12 @@ class AnomalyNotifier(Construct):
             "The notifier calls only S3, SNS and DynamoDB over TLS with IAM; the lake's VPC has no NAT and no SNS or "
             "DynamoDB endpoint, so inside it the function could not reach them without paid endpoints."
         )
-        acknowledge(
-            function,
-            "HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5-LambdaInsideVPC",
-            "PCI.DSS.321-LambdaInsideVPC",
-            reason=no_vpc,
-        )
-        skip_check(function, "CKV_AWS_117", reason=no_vpc)
-        acknowledge_control(function, "CT.LAMBDA.PR.3", reason=no_vpc)
+        acknowledge_outside_vpc(function, reason=no_vpc)
         no_reservation = (
             "New accounts often allow only 10 concurrent executions in all and any reservation then fails the "
             "deploy; one invocation per anomaly object (one per Firehose buffer) never needs a reserved pool."
         )
-        acknowledge(
-            function, "HIPAA.Security-LambdaConcurrency", "NIST.800.53.R5-LambdaConcurrency", reason=no_reservation
-        )
-        skip_check(function, "CKV_AWS_115", reason=no_reservation)
+        acknowledge_unreserved_concurrency(function, reason=no_reservation)
         skip_check(
             function,
             "CKV_AWS_173",

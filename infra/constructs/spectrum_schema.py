@@ -25,6 +25,7 @@ from constructs import Construct
 from infra.checkov import CDK_HANDLER_SKIPS, skip_check
 from infra.constructs.alarms import AlertTarget, alarm
 from infra.constructs.iam_findings import acknowledge_wildcard_resources
+from infra.constructs.lambda_findings import acknowledge_outside_vpc
 from infra.constructs.log_group import encrypted_log_group, lake_log_group_name
 from infra.constructs.managed_policy_role import ManagedPolicyRole, trust_conditions
 from infra.guard import acknowledge_control
@@ -298,15 +299,7 @@ class SpectrumSchema(Construct):
             "The handler calls only the Redshift Data API, Redshift Serverless and Secrets Manager over TLS with IAM "
             "while its stack deploys; the lake's VPC has no route to those APIs without paid endpoints."
         )
-        acknowledge(
-            function,
-            "HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5-LambdaInsideVPC",
-            "PCI.DSS.321-LambdaInsideVPC",
-            reason=no_vpc,
-        )
-        skip_check(function, "CKV_AWS_117", reason=no_vpc)
-        acknowledge_control(function, "CT.LAMBDA.PR.3", reason=no_vpc)
+        acknowledge_outside_vpc(function, reason=no_vpc)
         once = (
             "The handler runs only while CloudFormation deploys the stack, once per event, and a failure fails the "
             "deployment where the operator sees it: neither a reserved pool nor a dead-letter queue serves it."

@@ -13,9 +13,9 @@ from constructs import Construct
 from infra.checkov import skip_check
 from infra.config import FirehoseSettings
 from infra.constructs.alarms import AlertTarget, alarm
+from infra.constructs.lambda_findings import acknowledge_outside_vpc, acknowledge_unreserved_concurrency
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
-from infra.guard import acknowledge_control
 from infra.nag import acknowledge
 from infra.workload import serves
 
@@ -91,12 +91,6 @@ class TransformFunction(Construct):
 
     def _acknowledge_findings(self, *, reserved: bool) -> None:
         """What the compliance packs, checkov and guard ask of a Lambda that does not apply to a Firehose transform."""
-        acknowledge_control(
-            self.function,
-            "CT.LAMBDA.PR.3",
-            reason="The transform only reshapes the records Firehose hands it and calls no service or network, so "
-            "network interfaces in the VPC would add cold-start time and protect nothing.",
-        )
         no_dlq = (
             "Firehose invokes the transform synchronously and sends records of a failed invocation to the "
             "raw zone's error prefix (processing-failed), so a dead-letter queue, used only for asynchronous "
@@ -108,14 +102,7 @@ class TransformFunction(Construct):
             "The transform opens no network connection: records arrive in the invocation payload and leave "
             "in its response, so a VPC would add network interfaces and cold-start time without isolating traffic."
         )
-        acknowledge(
-            self.function,
-            "HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5-LambdaInsideVPC",
-            "PCI.DSS.321-LambdaInsideVPC",
-            reason=no_vpc,
-        )
-        skip_check(self.function, "CKV_AWS_117", reason=no_vpc)
+        acknowledge_outside_vpc(self.function, reason=no_vpc)
         skip_check(
             self.function,
             "CKV_AWS_173",
@@ -128,10 +115,4 @@ class TransformFunction(Construct):
                 "new accounts often allow only 10 concurrent executions in all and any reservation then fails the "
                 "deploy; without one, the function shares the account's unreserved pool like any other."
             )
-            acknowledge(
-                self.function,
-                "HIPAA.Security-LambdaConcurrency",
-                "NIST.800.53.R5-LambdaConcurrency",
-                reason=no_reservation,
-            )
-            skip_check(self.function, "CKV_AWS_115", reason=no_reservation)
+            acknowledge_unreserved_concurrency(self.function, reason=no_reservation)

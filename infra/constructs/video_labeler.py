@@ -23,20 +23,18 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.checkov import skip_check
 from infra.config.video import VideoSettings
 from infra.constructs.alarms import AlertTarget, alarm
+from infra.constructs.dead_letter_queue import dead_letter_queue
+from infra.constructs.lambda_findings import acknowledge_outside_vpc, acknowledge_unreserved_concurrency
 from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
-from infra.guard import acknowledge_control, acknowledge_key_from_another_stack
-from infra.nag import acknowledge
 
 ASSET = Path(__file__).resolve().parents[2] / "lambdas" / "video_labeler"
 DETAIL_TYPE = "Video labels matched"
-RETENTION = Duration.days(14)  # SQS's longest: two weeks to look at a failed run and rerun its window
 EVENT_AGE = Duration.hours(6)
 RETRIES = 2
 # A run labels at most MAX_FRAMES_PER_RUN frames, each a DetectLabels call of a few hundred ms.
@@ -73,7 +71,7 @@ class VideoLabeler(Construct):
     ) -> None:
         super().__init__(scope, id)
         self.prefix, self.event_source = prefix, event_source
-        self.dead_letter_queue = self._dead_letter_queue(key, removal)
+        self.dead_letter_queue = dead_letter_queue(self, key=key, removal=removal, owner="the video unit")
         self.labeler = self._function(
             "Labeler",
             handler="handler.handler",
@@ -120,26 +118,6 @@ class VideoLabeler(Construct):
         return targets.LambdaFunction(
             function, dead_letter_queue=self.dead_letter_queue, retry_attempts=RETRIES, max_event_age=EVENT_AGE
         )
-
-    def _dead_letter_queue(self, key: kms.IKey, removal: RemovalPolicy) -> sqs.Queue:
-        """Where a run or a notification still failing after its retries waits, under the lake key, for a rerun."""
-        queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=RETENTION,
-            removal_policy=removal,
-        )
-        acknowledge_key_from_another_stack(queue, "CT.SQS.PR.2", key=key)
-        acknowledge_control(
-            queue,
-            "CT.SQS.PR.1",
-            reason="This queue is itself the video unit's dead-letter queue: it keeps failed events for 14 days and "
-            "an alarm fires on the first, so a further queue would only hold the same events again.",
-        )
-        return queue
 
     def _function(
         self,
@@ -303,21 +281,12 @@ def _acknowledge_function(function: lambda_.Function) -> None:
         "The video functions call Kinesis Video Streams, Rekognition, S3, EventBridge and SNS over TLS with IAM; the "
         "lake's VPC has no NAT and no endpoints for most of them, so inside it they could not reach them."
     )
-    acknowledge(
-        function,
-        "HIPAA.Security-LambdaInsideVPC",
-        "NIST.800.53.R5-LambdaInsideVPC",
-        "PCI.DSS.321-LambdaInsideVPC",
-        reason=no_vpc,
-    )
-    skip_check(function, "CKV_AWS_117", reason=no_vpc)
-    acknowledge_control(function, "CT.LAMBDA.PR.3", reason=no_vpc)
+    acknowledge_outside_vpc(function, reason=no_vpc)
     no_reservation = (
         "New accounts often allow only 10 concurrent executions in all and any reservation then fails the deploy; "
         "one scheduled run at a time (and one notification per matching frame) never needs a reserved pool."
     )
-    acknowledge(function, "HIPAA.Security-LambdaConcurrency", "NIST.800.53.R5-LambdaConcurrency", reason=no_reservation)
-    skip_check(function, "CKV_AWS_115", reason=no_reservation)
+    acknowledge_unreserved_concurrency(function, reason=no_reservation)
     skip_check(
         function,
         "CKV_AWS_173",
