@@ -12,14 +12,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from infra.config.cdc import TableRule
 from infra.constructs.alarms import AlertTarget
-from infra.constructs.curate_job import GLUE_VERSION, alert_on_job_failures, prefix_access
+from infra.constructs.glue_job import (
+    GLUE_VERSION,
+    alert_on_job_failures,
+    grant_job_runtime,
+    job_code,
+    job_log_group,
+    prefix_access,
+)
 from infra.constructs.glue_security import GlueSecurity
-from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.nag import acknowledge
 from infra.workload import serves
@@ -71,14 +76,7 @@ class CdcCurrentStateJob(Construct):
         # Its own security configuration: the curation job's lives in the Processing stack, which must not change
         # when this unit is turned on.
         security = GlueSecurity(self, "Security", key=key, name=f"{name}-security")
-        log_group = encrypted_log_group(
-            self,
-            "Logs",
-            key=key,
-            retention_days=log_retention_days,
-            removal=removal,
-            log_group_name=f"/aws-glue/jobs/{name}",
-        )
+        log_group = job_log_group(self, job_name=name, key=key, retention_days=log_retention_days, removal=removal)
         self.job = self._job(
             job_dir,
             security=security,
@@ -101,8 +99,7 @@ class CdcCurrentStateJob(Construct):
         self, job_dir: Path, *, security: GlueSecurity, log_group: logs.ILogGroup, arguments: dict[str, str]
     ) -> glue.PySparkEtlJob:
         """The job, its script and its pure module (assets its role may read)."""
-        script = s3_assets.Asset(self, "Script", path=str(job_dir / "job.py"))
-        modules = s3_assets.Asset(self, "Modules", path=str(job_dir), exclude=["*", "!transforms.py"])
+        script, modules = job_code(self, job_dir, ("transforms.py",))
         return glue.PySparkEtlJob(
             self,
             "Job",
@@ -110,8 +107,8 @@ class CdcCurrentStateJob(Construct):
             description="DMS change rows (cdc/ of the raw zone) to the current state of each table, bad rows aside.",
             role=self.role,
             glue_version=GLUE_VERSION,
-            script=glue.Code.from_bucket(script.bucket, script.s3_object_key),
-            extra_python_files=[glue.Code.from_bucket(modules.bucket, modules.s3_object_key)],
+            script=script,
+            extra_python_files=[modules],
             worker_configuration=glue.WorkerConfiguration(worker_type=glue.WorkerType.G_1X, number_of_workers=2),
             timeout=Duration.minutes(60),
             max_retries=0,
@@ -133,8 +130,6 @@ class CdcCurrentStateJob(Construct):
         security: GlueSecurity,
     ) -> None:
         """Read the change files, write the current state and quarantine, register `cdc_*` tables, use the key."""
-        security.grant_logging(self.role, log_group_prefix="jobs")
-        self.job.node.add_dependency(self.role.policy)
         raw_access = prefix_access(raw_zone, (changes_prefix,), write=False)
         curated_access = prefix_access(curated_zone, (CURRENT_PREFIX, QUARANTINE_PREFIX), write=True)
         stack = Stack.of(self)
@@ -145,19 +140,13 @@ class CdcCurrentStateJob(Construct):
         for statement in (
             *raw_access,
             *curated_access,
-            iam.PolicyStatement(actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn]),
             iam.PolicyStatement(
                 actions=["glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable"],
                 resources=[catalog, database.database_arn, tables],
             ),
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
-            ),
-            iam.PolicyStatement(actions=["glue:GetSecurityConfiguration"], resources=["*"]),
         ):
             self.role.add_to_principal_policy(statement)
+        grant_job_runtime(self.role, job=self.job, key=key, security=security)
         self.role.acknowledge_wildcard_resources(
             *(resource for statement in (raw_access[1], curated_access[1]) for resource in statement.resources),
             tables,

@@ -5,27 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import GlueSettings
 from infra.constructs.alarms import AlertTarget
 from infra.constructs.glue_connection import GlueVpcConnection
+from infra.constructs.glue_job import (
+    GLUE_VERSION,
+    alert_on_job_failures,
+    grant_job_runtime,
+    job_code,
+    job_log_group,
+    prefix_access,
+)
 from infra.constructs.glue_security import GlueSecurity
-from infra.constructs.log_group import encrypted_log_group
 from infra.constructs.managed_policy_role import ManagedPolicyRole
 from infra.nag import acknowledge
 from infra.workload import serves
 
-GLUE_VERSION = glue.GlueVersion.V5_1  # Spark 3.5.6, Python 3.11: what the job's tests run on locally
 # The pure modules job.py imports by their top-level names (Glue adds --extra-py-files archives to sys.path).
 MODULES = ("transforms.py", "schema.py")
 WORKER_TYPES = {
@@ -34,26 +36,6 @@ WORKER_TYPES = {
     "G.4X": glue.WorkerType.G_4X,
     "G.8X": glue.WorkerType.G_8X,
 }
-
-
-# Glue job run states that end a run without its output: each one alerts.
-FAILED_STATES = ("FAILED", "TIMEOUT", "ERROR")
-
-
-def prefix_access(bucket: s3.IBucket, prefixes: tuple[str, ...], *, write: bool) -> list[iam.PolicyStatement]:
-    """Statements to list `bucket` and read (and write) the objects under `prefixes`, nothing else.
-
-    Hand-written because grant_read/grant_read_write add wildcard actions (s3:GetObject*, s3:DeleteObject*,
-    s3:List*) that a Spark job does not use. The object patterns have no slash after the prefix so that Hadoop's
-    directory probes (`events`, `events_$folder$`) are answered, not refused.
-    """
-    actions = ["s3:GetObject"]
-    if write:
-        actions += ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
-    return [
-        iam.PolicyStatement(actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[bucket.bucket_arn]),
-        iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects(f"{p.rstrip('/')}*") for p in prefixes]),
-    ]
 
 
 class CurateJob(Construct):
@@ -88,15 +70,18 @@ class CurateJob(Construct):
         super().__init__(scope, id)
         serves(self, "curation")
         self.name, self.arn = name, Stack.of(self).format_arn(service="glue", resource="job", resource_name=name)
-        self.role = self._role(
-            description=f"Glue job {name}: reads {raw_prefix} of the raw zone, writes the curated zone."
+        self.role = ManagedPolicyRole(
+            self,
+            "Role",
+            service="glue.amazonaws.com",
+            description=f"Glue job {name}: reads {raw_prefix} of the raw zone, writes the curated zone.",
         )
         self.paths = {  # the job's arguments, also passed by the workflow
             "raw_path": raw_zone.s3_url_for_object(raw_prefix),
             "curated_path": curated_zone.s3_url_for_object(curated_prefix),
             "quarantine_path": curated_zone.s3_url_for_object(quarantine_prefix),
         }
-        self.log_group = self._log_group(key=key, retention_days=log_retention_days, removal=removal)
+        self.log_group = job_log_group(self, job_name=name, key=key, retention_days=log_retention_days, removal=removal)
         self.job = self._job(
             job_dir,
             security=security,
@@ -117,22 +102,7 @@ class CurateJob(Construct):
             security=security,
             connection=connection,
         )
-        self.failures = self._alert_on_failures(alerts.topic)
-
-    def _log_group(self, *, key: kms.IKey, retention_days: int, removal: RemovalPolicy) -> logs.LogGroup:
-        """The job's log group, under /aws-glue/jobs/, where the security configuration lets Glue use the key."""
-        return encrypted_log_group(
-            self,
-            "Logs",
-            key=key,
-            retention_days=retention_days,
-            removal=removal,
-            log_group_name=f"/aws-glue/jobs/{self.name}",
-        )
-
-    def _role(self, *, description: str) -> ManagedPolicyRole:
-        """The job's own role: every grant of the job lands in its managed policy."""
-        return ManagedPolicyRole(self, "Role", service="glue.amazonaws.com", description=description)
+        self.failures = alert_on_job_failures(self, job_name=name, topic=alerts.topic)
 
     def _job(
         self,
@@ -144,12 +114,7 @@ class CurateJob(Construct):
         arguments: dict[str, str],
     ) -> glue.PySparkEtlJob:
         """The job, its script, its pure modules and its device table (assets the role may read)."""
-        script = s3_assets.Asset(self, "Script", path=str(job_dir / "job.py"))
-        # One archive with the pure modules at its root, so `import transforms` works on Glue. A single .py asset
-        # would be uploaded as <hash>.py and be importable under that name only.
-        modules = s3_assets.Asset(
-            self, "Modules", path=str(job_dir), exclude=["*", *(f"!{module}" for module in MODULES)]
-        )
+        script, modules = job_code(self, job_dir, MODULES)
         devices = s3_assets.Asset(self, "Devices", path=str(job_dir / "devices.csv"))
         devices.bucket.grant_read(self.role, devices.s3_object_key)
         return glue.PySparkEtlJob(
@@ -159,8 +124,8 @@ class CurateJob(Construct):
             description="Curates raw sensor events: validate, quarantine, enrich with devices, partitioned Parquet.",
             role=self.role,
             glue_version=GLUE_VERSION,
-            script=glue.Code.from_bucket(script.bucket, script.s3_object_key),
-            extra_python_files=[glue.Code.from_bucket(modules.bucket, modules.s3_object_key)],
+            script=script,
+            extra_python_files=[modules],
             worker_configuration=glue.WorkerConfiguration(
                 worker_type=WORKER_TYPES[settings.worker_type], number_of_workers=settings.worker_count
             ),
@@ -193,24 +158,11 @@ class CurateJob(Construct):
         connection: GlueVpcConnection | None,
     ) -> None:
         """Read raw events, write the curated prefixes, use the lake key, log, report Glue metrics."""
-        security.grant_logging(self.role, log_group_prefix="jobs")
         if connection:  # in the VPC (prod): the workers' network interfaces
             connection.grant_network_interfaces(self.role)
-        self.job.node.add_dependency(self.role.policy)
-        for statement in (
-            *raw_access,
-            *curated_access,
-            # Both zones are SSE-KMS, and the security configuration encrypts output and bookmarks with the key.
-            iam.PolicyStatement(actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn]),
-            # PutMetricData has no resource type; the condition keeps the job to Glue's namespace.
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
-            ),
-            iam.PolicyStatement(actions=["glue:GetSecurityConfiguration"], resources=["*"]),
-        ):
+        for statement in (*raw_access, *curated_access):
             self.role.add_to_principal_policy(statement)
+        grant_job_runtime(self.role, job=self.job, key=key, security=security)
         self.role.acknowledge_wildcard_resources(
             *(resource for statement in (raw_access[1], curated_access[1]) for resource in statement.resources),
             reason="The job reads and writes objects whose names it derives from the data (partitions, Spark part "
@@ -230,44 +182,3 @@ class CurateJob(Construct):
             reason="The Glue job construct grants these read-only action groups itself, on the asset bucket and the "
             "exact keys of the script, the module archive and the device table.",
         )
-
-    def _alert_on_failures(self, topic: sns.ITopic) -> events.Rule:
-        """An EventBridge rule that publishes every failed run to the alert topic, however the run was started."""
-        return alert_on_job_failures(self, job_name=self.name, topic=topic)
-
-
-def alert_on_job_failures(scope: Construct, *, job_name: str, topic: sns.ITopic) -> events.Rule:
-    """An EventBridge rule (under `scope`) that publishes every failed run of the Glue job to the alert topic."""
-    role = ManagedPolicyRole(
-        scope, "FailureAlertRole", service="events.amazonaws.com", description=f"Alerts on {job_name} failures."
-    )
-    rule = events.Rule(
-        scope,
-        "Failures",
-        description=f"Alerts when a run of {job_name} fails, also when started outside the workflow.",
-        event_pattern=events.EventPattern(
-            source=["aws.glue"],
-            detail_type=["Glue Job State Change"],
-            detail={"jobName": [job_name], "state": list(FAILED_STATES)},
-        ),
-        targets=[
-            targets.SnsTopic(
-                topic,
-                # A role of this stack publishes, so the topic's policy (in the Core stack) stays as it is.
-                role=role,
-                message=events.RuleTargetInput.from_text(
-                    f"Glue job {events.EventField.from_path('$.detail.jobName')} run "
-                    f"{events.EventField.from_path('$.detail.jobRunId')} ended "
-                    f"{events.EventField.from_path('$.detail.state')}: "
-                    f"{events.EventField.from_path('$.detail.message')}"
-                ),
-            )
-        ],
-    )
-    acknowledge(
-        role,
-        "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-        reason="Publishing to the KMS-encrypted alert topic needs data keys of the lake key; the grant names "
-        "that one key.",
-    )
-    return rule
