@@ -1,4 +1,5 @@
-"""The one way the lake raises an alarm: named after the environment, sent to the alert topic.
+"""The one way the lake raises an alarm: named after the environment, sent to the alert topic; and the one way an
+AWS service's failure event reaches the same topic.
 
 Each alarm is created by the construct of the resource it watches (the stream's lag by the stream, the transform's
 errors by the transform function...), so adding an alarm touches one file; dashboards only draw what exists.
@@ -10,8 +11,13 @@ from dataclasses import dataclass
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
+
+from infra.constructs.managed_policy_role import ManagedPolicyRole
+from infra.nag import acknowledge
 
 
 @dataclass(frozen=True)
@@ -59,3 +65,36 @@ def alarms_in(*scopes: IConstruct) -> list[cloudwatch.IAlarm]:
     return [
         construct for scope in scopes for construct in scope.node.find_all() if isinstance(construct, cloudwatch.Alarm)
     ]
+
+
+def alert_on_failure_events(
+    scope: Construct,
+    *,
+    topic: sns.ITopic,
+    about: str,
+    description: str,
+    event_pattern: events.EventPattern,
+    message: str,
+) -> events.Rule:
+    """An EventBridge rule `Failures` (under `scope`) that publishes the events `event_pattern` matches, as
+    `message`, to the alert topic; `about` names what fails (the role's description says it).
+
+    A role of the caller's stack publishes, so the topic's policy (in the Core stack) stays as it is.
+    """
+    role = ManagedPolicyRole(
+        scope, "FailureAlertRole", service="events.amazonaws.com", description=f"Alerts on {about} failures."
+    )
+    rule = events.Rule(
+        scope,
+        "Failures",
+        description=description,
+        event_pattern=event_pattern,
+        targets=[targets.SnsTopic(topic, role=role, message=events.RuleTargetInput.from_text(message))],
+    )
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        reason="Publishing to the KMS-encrypted alert topic needs data keys of the lake key; the grant names "
+        "that one key.",
+    )
+    return rule

@@ -15,14 +15,13 @@ from aws_cdk import Stack
 from aws_cdk import aws_dms as dms
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config.cdc import TableRule
-from infra.constructs.alarms import AlertTarget
+from infra.constructs.alarms import AlertTarget, alert_on_failure_events
 from infra.constructs.managed_policy_role import ManagedPolicyRole, trust_conditions
 from infra.nag import acknowledge
 from infra.workload import serves
@@ -318,34 +317,17 @@ class CdcReplication(Construct):
 
     def _alert_on_failures(self, alerts: AlertTarget) -> events.Rule:
         """Every DMS event of the Failure category about this replication, published to the alert topic."""
-        role = ManagedPolicyRole(
-            self, "FailureAlertRole", service="events.amazonaws.com", description=f"Alerts on {self.name} failures."
-        )
-        rule = events.Rule(
+        return alert_on_failure_events(
             self,
-            "Failures",
+            topic=alerts.topic,
+            about=self.name,
             description=f"Alerts when the DMS replication {self.name} reports a failure.",
             event_pattern=events.EventPattern(
                 source=["aws.dms"],
                 resources=[self.arn],
                 detail={"category": events.Match.equals_ignore_case("failure")},
             ),
-            targets=[
-                targets.SnsTopic(
-                    alerts.topic,
-                    role=role,
-                    message=events.RuleTargetInput.from_text(
-                        f"DMS replication {self.name}: {events.EventField.from_path('$.detail-type')}: "
-                        f"{events.EventField.from_path('$.detail.eventType')} "
-                        f"{events.EventField.from_path('$.detail.detailMessage')}"
-                    ),
-                )
-            ],
+            message=f"DMS replication {self.name}: {events.EventField.from_path('$.detail-type')}: "
+            f"{events.EventField.from_path('$.detail.eventType')} "
+            f"{events.EventField.from_path('$.detail.detailMessage')}",
         )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            reason="Publishing to the KMS-encrypted alert topic needs data keys of the lake key; the grant names "
-            "that one key.",
-        )
-        return rule
