@@ -15,32 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
+from bench.timing import Timing, children_cpu
 from bench.worker_times import OUTPUT_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("lint", "typecheck", "unit", "flink-test")  # what `make test` runs, in its order
-
-
-@dataclass(frozen=True)
-class Timing:
-    """One make target: wall-clock seconds, and CPU seconds of every process it ran."""
-
-    wall: float
-    cpu: float
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run_part(part: str, times_file: Path) -> Timing:
@@ -49,7 +35,7 @@ def run_part(part: str, times_file: Path) -> Timing:
     if part == "unit":
         env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} -p bench.worker_times".strip()
         env[OUTPUT_VARIABLE] = str(times_file)
-    cpu, start = _children_cpu(), time.perf_counter()
+    cpu, start = children_cpu(), time.perf_counter()
     result = subprocess.run(  # noqa: S603 - fixed argv
         ["make", part],  # noqa: S607 - make from PATH, as a user runs it
         cwd=ROOT,
@@ -58,7 +44,7 @@ def run_part(part: str, times_file: Path) -> Timing:
         text=True,
         check=False,
     )
-    timing = Timing(wall=time.perf_counter() - start, cpu=_children_cpu() - cpu)
+    timing = Timing(wall=time.perf_counter() - start, cpu=children_cpu() - cpu)
     if result.returncode != 0:
         raise SystemExit(f"error: make {part} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
     return timing

@@ -25,14 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from bench.timing import Timing, children_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
@@ -46,19 +46,6 @@ stack = cdk.Stack(app, "OneBucket")
 s3.Bucket(stack, "Bucket")
 app.synth()
 """
-
-
-@dataclass(frozen=True)
-class Timing:
-    """One `cdk synth`: wall-clock seconds, and CPU seconds of every process it ran."""
-
-    wall: float
-    cpu: float
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 # Every optional unit on: what `--every-unit` lays over the chosen environment's block.
@@ -92,7 +79,7 @@ def every_unit_cdk_json(directory: Path, env: str) -> Path:
 
 def _time_synth(app_command: str, outdir: Path, extra: list[str], cwd: Path = ROOT) -> Timing:
     """Seconds one `cdk synth` takes, from the CLI's start to its exit."""
-    cpu = _children_cpu()
+    cpu = children_cpu()
     start = time.perf_counter()
     result = subprocess.run(  # noqa: S603 - fixed argv
         [str(CDK), "synth", "--quiet", "--no-notices", "--app", app_command, "--output", str(outdir), *extra],
@@ -105,7 +92,7 @@ def _time_synth(app_command: str, outdir: Path, extra: list[str], cwd: Path = RO
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"error: cdk synth --app {app_command!r} failed:\n{result.stdout}{result.stderr}")
-    return Timing(wall=elapsed, cpu=_children_cpu() - cpu)
+    return Timing(wall=elapsed, cpu=children_cpu() - cpu)
 
 
 def main(argv: list[str]) -> int:
