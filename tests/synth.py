@@ -85,7 +85,8 @@ VARIANT_BLOCK: dict[str, Any] = {
 # With VARIANT it makes the two combinations the security gate must pass beside the project's own environments.
 BARE = "bare"
 BARE_BLOCK: dict[str, Any] = {"ml": {"enabled": False}}
-OFF_BY_DEFAULT = ("analytics", "warehouse", "video", "cdc")
+# Every settings block that turns an optional part on: the optional units', and analytics (whose stack always exists).
+OPTIONAL_BLOCKS = (*OPTIONAL_UNITS.values(), "analytics")
 
 
 def environments_context() -> dict[str, Any]:

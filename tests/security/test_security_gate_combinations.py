@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.synth import BARE, OFF_BY_DEFAULT, OPTIONAL_UNITS, UNITS, VARIANT, Synthesized
+from tests.synth import BARE, OPTIONAL_BLOCKS, OPTIONAL_UNITS, UNITS, VARIANT, Synthesized
 from tools.security.model import Report
 
 
@@ -18,9 +18,7 @@ def test_the_gate_passes_with_every_optional_unit_on_and_with_every_one_off(
     # Then it has exactly the units of its combination: all of them, or none of the optional ones
     expected = UNITS if every_unit_on else tuple(unit for unit in UNITS if unit not in OPTIONAL_UNITS)
     assert tuple(synth.templates) == expected
-    assert {getattr(synth.settings, block).enabled for block in (*OPTIONAL_UNITS.values(), *OFF_BY_DEFAULT)} == {
-        every_unit_on
-    }
+    assert {getattr(synth.settings, block).enabled for block in OPTIONAL_BLOCKS} == {every_unit_on}
     # And the gate reviewed every one of them and finds nothing unacknowledged and no stale acknowledgment
     assert set(review.resources[name]) == {f"MlDataLake-{name}-{unit}" for unit in expected}
     assert [f"{f.tool} {f.rule} at {f.resource}: {f.reason or f.message}" for f in review.failing] == []
