@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from _pytest.nodeid import NodeId  # pytest 9.2's structured node id (see _suffix_node_id)
+from botocore import loaders
 
 from tests.synth import BARE, BARE_BLOCK, ENVIRONMENTS, VARIANT, VARIANT_BLOCK, Synthesized, synthesize
 from tools.security import gate
@@ -33,8 +34,29 @@ LAKE_FIXTURES = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Know the group mark when xdist is off too (`-p no:xdist`), as --strict-markers requires."""
+    """Know the group mark when xdist is off too (`-p no:xdist`), as --strict-markers requires; parse each AWS
+    service's model once per process."""
     config.addinivalue_line("markers", "xdist_group(name): run every test of the group on the same xdist worker")
+    _share_botocore_models()
+
+
+def _share_botocore_models() -> None:
+    """One cache of botocore's parsed service models for every session of the process.
+
+    moto gives each test a new default boto3 session, and a new session parses the JSON models of every service it
+    makes a client for again (about a tenth of a second for S3): over the suite's moto tests, seconds of CPU. botocore
+    already hands the same parsed model to every client of one session, so sharing it between sessions that read the
+    same (default) data path changes nothing else.
+    """
+    shared: dict[Any, Any] = {}
+    init = loaders.Loader.__init__
+
+    def init_sharing_the_cache(self: loaders.Loader, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if not args and not kwargs:  # botocore's default search paths (no AWS_DATA_PATH)
+            self._cache = shared
+
+    loaders.Loader.__init__ = init_sharing_the_cache  # type: ignore[method-assign]
 
 
 def xdist_group(item: pytest.Item) -> str | None:
