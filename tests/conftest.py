@@ -1,5 +1,5 @@
-"""Session fixtures: one synthesis of every environment (reviewed once by the security gate), one variant, and one
-SparkSession.
+"""Session fixtures: one synthesis of every environment (reviewed once by the security gate), the two combinations of
+the optional units (reviewed once together), and one SparkSession.
 
 Every test that reads a synthesis runs on the same xdist worker (group `lake`), and every test that uses Spark on one
 other (group `spark`), so each is made once per session.
@@ -24,12 +24,10 @@ LAKE_FIXTURES = {
     "sandbox",
     "prod",
     "security_review",
-    "reviewed_variant",
+    "combinations",
     "variant",
-    "variant_review",
-    "reviewed_bare",
     "bare",
-    "bare_review",
+    "combinations_review",
 }
 
 
@@ -129,47 +127,38 @@ def prod(synthesized: dict[str, Synthesized]) -> Synthesized:
     return synthesized["prod"]
 
 
-def _reviewed(name: str, block: dict[str, Any], factory: pytest.TempPathFactory) -> tuple[Synthesized, Report]:
-    """An environment of the tests' own, synthesized as the gate synthesizes, and the gate's review of it (which
-    applies its deferred acknowledgments): the combinations pass the same gate as the project's own environments."""
-    synth = synthesize(name, factory.mktemp(f"cdk.out-{name}"), environments={name: block}, for_review=True)
-    return synth, gate.review([for_review(name, synth.synthesis)])
+@pytest.fixture(scope="session")
+def combinations(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesized, Synthesized, Report]:
+    """The two combinations of the optional units, environments of the tests' own (tests.synth.VARIANT and BARE),
+    synthesized as the gate synthesizes, and the gate's review of both at once (one start of each tool).
+
+    The review applies their deferred acknowledgments, so from then on their stacks carry them as any synthesis does.
+    """
+    synths = tuple(
+        synthesize(name, tmp_path_factory.mktemp(f"cdk.out-{name}"), environments={name: block}, for_review=True)
+        for name, block in ((VARIANT, VARIANT_BLOCK), (BARE, BARE_BLOCK))
+    )
+    review = gate.review([for_review(synth.settings.name, synth.synthesis) for synth in synths])
+    return synths[0], synths[1], review
 
 
 @pytest.fixture(scope="session")
-def reviewed_variant(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesized, Report]:
-    """The variant (every optional unit on, tests.synth.VARIANT) and the gate's review of it."""
-    return _reviewed(VARIANT, VARIANT_BLOCK, tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def variant(reviewed_variant: tuple[Synthesized, Report]) -> Synthesized:
+def variant(combinations: tuple[Synthesized, Synthesized, Report]) -> Synthesized:
     """The one environment that turns on what the project's own environments leave off (tests.synth.VARIANT)."""
-    return reviewed_variant[0]
+    return combinations[0]
 
 
 @pytest.fixture(scope="session")
-def variant_review(reviewed_variant: tuple[Synthesized, Report]) -> Report:
-    """The security gate's review of the variant (cdk-nag, cfn-lint, checkov, cfn-guard)."""
-    return reviewed_variant[1]
+def bare(combinations: tuple[Synthesized, Synthesized, Report]) -> Synthesized:
+    """The least an environment can be: every optional unit off (tests.synth.BARE)."""
+    return combinations[1]
 
 
 @pytest.fixture(scope="session")
-def reviewed_bare(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesized, Report]:
-    """The bare environment (every optional unit off, tests.synth.BARE) and the gate's review of it."""
-    return _reviewed(BARE, BARE_BLOCK, tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def bare(reviewed_bare: tuple[Synthesized, Report]) -> Synthesized:
-    """The least an environment can be: every optional unit off."""
-    return reviewed_bare[0]
-
-
-@pytest.fixture(scope="session")
-def bare_review(reviewed_bare: tuple[Synthesized, Report]) -> Report:
-    """The security gate's review of the bare environment."""
-    return reviewed_bare[1]
+def combinations_review(combinations: tuple[Synthesized, Synthesized, Report]) -> Report:
+    """The security gate's review of both combinations (cdk-nag, cfn-lint, checkov, cfn-guard): they pass the same
+    gate as the project's own environments."""
+    return combinations[2]
 
 
 @pytest.fixture(scope="session")
