@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from stream_analytics.hotspots import HotspotWindow, above, find_hotspots, hotspots_result
 
@@ -15,6 +15,7 @@ THRESHOLD = 5.0
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
+@example(seed=51321)  # noise that forms a second, weaker hotspot
 def test_given_a_dense_square_in_a_noisy_plane_when_scanned_then_it_is_the_hotspot(seed: int) -> None:
     rng = np.random.default_rng(seed)
     noise = rng.uniform(0.0, 10.0, size=(400, 2))
@@ -22,8 +23,10 @@ def test_given_a_dense_square_in_a_noisy_plane_when_scanned_then_it_is_the_hotsp
 
     found = above(find_hotspots(np.vstack([noise, square]), scan_radius=0.3, min_points=10), THRESHOLD)
 
-    assert len(found) == 1
-    spot = found[0]
+    # Then the densest hotspot is the square. Uniform noise can, by chance, crowd ten points into one scan radius
+    # and pass the threshold (the example's seed does): such a spot is less dense and holds only a handful of points.
+    spot, *others = found
+    assert all(other.density < spot.density and other.points < 20 for other in others)
     assert 3.4 <= spot.min_values[0] <= 4.2
     assert 4.8 <= spot.max_values[0] <= 5.6
     assert 3.4 <= spot.min_values[1] <= 4.2
