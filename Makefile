@@ -17,6 +17,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(shell node -p 'process
 export NODE_NO_WARNINGS := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Python keeps compiled modules (and pytest its assertion-rewritten test modules) in __pycache__, which git ignores:
+# a machine that turns that off would compile a few hundred modules again in every process of every run.
+export PYTHONDONTWRITEBYTECODE :=
 CDK_FLAGS := --no-notices --no-version-reporting
 
 .PHONY: help setup synth test lint typecheck unit security snapshot-update bench bench-tests clean

@@ -14,7 +14,6 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import skops.io as sio
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
@@ -347,6 +346,8 @@ def library_versions() -> dict[str, str]:
 
 def save_model(result: ModelResult, data: ModelFrame, out: Path, *, model_name: str) -> dict[str, Any]:
     """Write the forest as skops (no pickle) and its model card; returns the card."""
+    import skops.io as sio  # here, not at the top: a second of import that whatever imports this module need not pay
+
     path = out / MODEL_FILE
     sio.dump(result.forest, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
