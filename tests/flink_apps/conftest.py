@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 APP_DIR = Path(__file__).resolve().parents[2] / "flink_apps" / "stream_analytics"
 sys.path.insert(0, str(APP_DIR))
+
+# PyFlink starts its JVM (gateway and mini-cluster) with these options when the tests first need it. A test's JVM lives
+# for seconds: the C1 compiler alone warms up far sooner than the tiered default, and the serial collector suits its
+# small heap (the Spark tests' JVM is started the same way). Interleaved runs of the job test: about 12 s instead of 18.
+os.environ.setdefault("JVM_ARGS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
 
 
 def pytest_sessionfinish() -> None:
