@@ -527,13 +527,18 @@ def _general_path(record_id: str, data: object, partition_by_device: bool) -> tu
 # a JSON template. Anything the expressions do not recognise takes the general path, which answers these records
 # identically (the tests hold the two to the same responses); so the fast path never decides that a record fails.
 
+# Written for Python's regular expression engine, which runs these once per record: an optional part is spelled
+# "(?:X|)" rather than "(?:X)?". Both match the same text, trying X first, but "?" on a group compiles to a general
+# repeat, which saves and restores the engine's state at every step, while the branch does not: a third off the CSV
+# expression's time. Groups capture only what the loop reads, for the same reason.
+
 # A JSON string that the decoder and the encoder (ensure_ascii=False) both leave as it is: printable ASCII, no escape.
 # ASCII only, so that whatever the fast path takes is valid UTF-8 and one byte is one character.
 _RAW_STRING: Final = r'"[ !#-\[\]-~]*"'
 # Printable ASCII without '"' and '\' (and, in CSV, without ','), no space at either end: strip() keeps it, and
 # json.dumps writes it unchanged between two quotes.
-_PLAIN_VALUE: Final = r"[!#-\[\]-~](?:[ !#-\[\]-~]*[!#-\[\]-~])?"
-_CSV_PLAIN_VALUE: Final = r"[!#-+\--\[\]-~](?:[ !#-+\--\[\]-~]*[!#-+\--\[\]-~])?"
+_PLAIN_VALUE: Final = r"[!#-\[\]-~](?:[ !#-\[\]-~]*[!#-\[\]-~]|)"
+_CSV_PLAIN_VALUE: Final = r"[!#-+\--\[\]-~](?:[ !#-+\--\[\]-~]*[!#-+\--\[\]-~]|)"
 # A double exactly as repr() writes it: plain notation (zero, or 1e-4 <= |x| < 1e16), no superfluous zero, at most
 # 15 significant digits. A double holds any 15-digit decimal apart from its neighbours, so repr(float(text)) == text.
 _CANONICAL_DOUBLE: Final = r"-?(?![\d.]{17})(?:0\.(?:0|(?!0000)\d*[1-9])|[1-9]\d*\.(?:0|\d*[1-9]))"
@@ -543,7 +548,7 @@ _CANONICAL_INTEGER: Final = r"(?:0|-?[1-9]\d{0,30})(?![\d.eE])"
 # general path, which asks datetime.
 _CANONICAL_TIME: Final = (
     r"(?!0000)\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
-    r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(?!000)\d{3})?Z"
+    r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(?!000)\d{3}|)Z"
 )
 _JSON_SCALAR: Final = rf"(?:{_RAW_STRING}|true|false|null|{_CANONICAL_INTEGER}|{_CANONICAL_DOUBLE})"
 
@@ -564,77 +569,71 @@ def _embeddable(pattern: str) -> str | None:
     return form[1] + form[2]
 
 
-def _value_pattern(spec: Mapping[str, Any], *, csv_cell: bool) -> str:
-    """The text of one field's value as the general path would write it, captured under the field's name."""
+def _checked_apart(spec: Mapping[str, Any]) -> bool:
+    """Whether a field's schema pattern is checked on the captured value, not within the fast path's expressions."""
+    return "pattern" in spec and ("allowed" in spec or _embeddable(spec["pattern"]) is None)
+
+
+def _value_pattern(spec: Mapping[str, Any], *, csv_cell: bool, capture: bool) -> str:
+    """The text of one field's value as the general path would write it, captured under the field's name if asked."""
     name, kind, required = spec["name"], spec["type"], bool(spec.get("required", False))
     if kind == "double":
         text = _CANONICAL_DOUBLE
     elif kind == "timestamp":
-        # The partitioning time's date and hour, captured apart: what the partition keys are cut from.
-        text = _CANONICAL_TIME.replace(":[0-5]", "):[0-5]", 1) if name == TIME_FIELD else _CANONICAL_TIME
-        text = f"(?P<_hour>{text}" if name == TIME_FIELD else text
+        text = _CANONICAL_TIME
     elif "allowed" in spec:
         # The schema's own spellings, which are what the general path writes; an unusual one is left to it.
         text = "|".join(re.escape(v) for v in spec["allowed"] if re.fullmatch(_CSV_PLAIN_VALUE, v)) or "(?!)"
     else:
         text = _embeddable(spec.get("pattern", "")) or (_CSV_PLAIN_VALUE if csv_cell else _PLAIN_VALUE)
+    group = f"?P<{name}>" if capture else "?:"
     if csv_cell:
         # An empty cell is an absent value: taken here for optional doubles only, which the template writes as null.
-        optional = "?" if kind == "double" and not required else ""
-        return f"(?P<{name}>(?:{text}){optional})"
-    value = f"(?P<{name}>{text})" if kind == "double" else f'"(?P<{name}>{text})"'
+        empty = "|" if kind == "double" and not required else ""
+        return f"({group}(?:{text}){empty})"
+    value = f"({group}(?:{text}))" if kind == "double" else f'"({group}(?:{text}))"'
     return value if required else f"(?:{value}|null)"
 
 
-def _fast_patterns(schema: Mapping[str, Any]) -> tuple[re.Pattern[bytes], re.Pattern[bytes], bytes, bool]:
+def _fast_patterns(schema: Mapping[str, Any]) -> tuple[re.Pattern[bytes], re.Pattern[bytes], bytes]:
     """The JSON and CSV lines the fast path takes, and the JSON template a CSV line's cells fill, from the schema.
 
-    The last item says whether the template takes ``match.groups()`` as they are (the CSV columns in schema order,
-    helper groups swallowed by ``%.0s``), which is faster than naming each group.
+    The CSV expression captures every cell, the JSON one only what partitioning reads and what is checked apart.
     """
     specs = {spec["name"]: spec for spec in schema["fields"]}
     if any(_PLAIN_JSON_STRING(name) is None or not name.isidentifier() for name in specs):
         raise ValueError(f"{SCHEMA_PATH.name}: field names must be identifiers")
-    members = ",".join(f'"{name}":{_value_pattern(spec, csv_cell=False)}' for name, spec in specs.items())
+    captured = {DEVICE_FIELD, TIME_FIELD} | {name for name, spec in specs.items() if _checked_apart(spec)}
+    members = ",".join(
+        f'"{name}":{_value_pattern(spec, csv_cell=False, capture=name in captured)}' for name, spec in specs.items()
+    )
     # At most one extra field, and not a schema field again: the decoder would merge a repeated key, and the text
     # would not come back as it came.
     extra = rf',(?!"(?:{"|".join(specs)})"){_RAW_STRING}:{_JSON_SCALAR}'
-    json_line = re.compile(rf"\{{{members}(?:{extra})?\}}".encode())
+    json_line = re.compile(rf"\{{{members}(?:{extra}|)\}}".encode())
     # A line starting with "{" or "[" is JSON to the general path, whatever follows.
-    cells = ",".join(_value_pattern(specs[column], csv_cell=True) for column in CSV_COLUMNS)
+    cells = ",".join(_value_pattern(specs[column], csv_cell=True, capture=True) for column in CSV_COLUMNS)
     csv_line = re.compile(rf"(?![{{\[]){cells}".encode())
-    groups = sorted(csv_line.groupindex, key=csv_line.groupindex.__getitem__)
-    in_order = [name for name in groups if name in specs] == list(specs)
-    pieces = {name: "%s" if spec["type"] == "double" else '"%s"' for name, spec in specs.items()}
-    if in_order:  # a helper group (the partition hour, inside its field's group) prints nothing: %.0s
-        template = "".join(f',"{name}":{pieces[name]}' if name in specs else "%.0s" for name in groups)[1:]
-    else:
-        template = ",".join(f'"{name}":{pieces[name]}' for name in specs)
-    return json_line, csv_line, f"{{{template}}}\n".encode(), in_order
+    template = ",".join(
+        f'"{name}":%s' if spec["type"] == "double" else f'"{name}":"%s"' for name, spec in specs.items()
+    )
+    return json_line, csv_line, f"{{{template}}}\n".encode()
 
 
-_FAST_JSON, _FAST_CSV, _CSV_TEMPLATE, _CSV_IN_ORDER = _fast_patterns(SCHEMA)
+_FAST_JSON, _FAST_CSV, _CSV_TEMPLATE = _fast_patterns(SCHEMA)
 _FAST_JSON_MATCH: Final = _FAST_JSON.fullmatch
 _FAST_CSV_MATCH: Final = _FAST_CSV.fullmatch
-_CSV_FIELD_ORDER: Final = tuple(field.name for field in FIELDS)
+_SCHEMA_ORDER: Final = tuple(field.name for field in FIELDS)
+# The CSV cells in schema order: match.groups() as they are when the columns already follow it (faster), else by name.
+_CSV_FIELD_ORDER: Final = None if _SCHEMA_ORDER == CSV_COLUMNS else _SCHEMA_ORDER
+# Where partitioning finds its two fields among those cells.
+_CSV_DEVICE_CELL: Final = _SCHEMA_ORDER.index(DEVICE_FIELD)
+_CSV_TIME_CELL: Final = _SCHEMA_ORDER.index(TIME_FIELD)
 # Patterns the expressions could not embed are checked on the captured value. On ASCII text, which is all the fast
 # path takes, the pattern compiled for bytes matches what the str one does.
 _PATTERN_CHECKS: Final = tuple(
-    (spec["name"], re.compile(spec["pattern"].encode()).fullmatch)
-    for spec in SCHEMA["fields"]
-    if "pattern" in spec and ("allowed" in spec or _embeddable(spec["pattern"]) is None)
+    (spec["name"], re.compile(spec["pattern"].encode()).fullmatch) for spec in SCHEMA["fields"] if _checked_apart(spec)
 )
-
-
-def _csv_payload(match: re.Match[bytes]) -> bytes:
-    """The JSON line a CSV line the fast path took becomes: its cells in the template, empty doubles as null."""
-    cells = match.groups() if _CSV_IN_ORDER else match.group(*_CSV_FIELD_ORDER)
-    payload = _CSV_TEMPLATE % cells
-    if b"" in cells:
-        # Only optional doubles can be empty, and in the template only they are unquoted: ':,' and ':}' appear
-        # nowhere else, as no cell holds a comma or a quote.
-        payload = payload.replace(b":,", b":null,").replace(b":}", b":null}")
-    return payload
 
 
 def _patterns_hold(match: re.Match[bytes]) -> bool:
@@ -650,14 +649,14 @@ def _patterns_hold(match: re.Match[bytes]) -> bool:
 _TWO_DIGITS: Final = {f"{number:02d}".encode(): f"{number:02d}" for number in range(100)}
 
 
-def _fast_partition_keys(device: bytes, hour: bytes) -> dict[str, str]:
-    """``partition_keys`` from a device id and a ``YYYY-MM-DDTHH`` captured by the fast path."""
+def _fast_partition_keys(device: bytes, moment: bytes) -> dict[str, str]:
+    """``partition_keys`` from a device id and an ``event_time`` captured by the fast path (ASCII, so UTF-8 too)."""
     return {
-        "device_id": device.decode("ascii"),
-        "year": hour[0:4].decode("ascii"),
-        "month": _TWO_DIGITS[hour[5:7]],
-        "day": _TWO_DIGITS[hour[8:10]],
-        "hour": _TWO_DIGITS[hour[11:13]],
+        "device_id": device.decode(),
+        "year": moment[0:4].decode(),
+        "month": _TWO_DIGITS[moment[5:7]],
+        "day": _TWO_DIGITS[moment[8:10]],
+        "hour": _TWO_DIGITS[moment[11:13]],
     }
 
 
@@ -692,10 +691,12 @@ def _entries(
     entries: list[dict[str, Any]] = []
     append, reasons = entries.append, {}
     counts = Counter({OK: 0, DROPPED: 0, PROCESSING_FAILED: 0})  # of the general path's results; fast ones are Ok
-    partitions: dict[tuple[Any, ...], dict[str, Any]] = {}
+    partitions: dict[tuple[bytes, bytes], dict[str, Any]] = {}
     extra_bytes = 0  # metadata and escapes: what the sizes counted in bulk by _response_bytes leave out
-    # Locals, not globals, in the loop: every lookup counts at a few microseconds a record.
+    # Locals, not globals, in the loop: every lookup counts when a record takes about a microsecond.
     json_match, csv_match, json_pattern, checks = _FAST_JSON_MATCH, _FAST_CSV_MATCH, _FAST_JSON, _PATTERN_CHECKS
+    template, order, ok, metadata_bytes = _CSV_TEMPLATE, _CSV_FIELD_ORDER, OK, _METADATA_BYTES + 2
+    device = moment = b""
     for record in records:
         data: Any = record.get("data")
         try:
@@ -711,17 +712,30 @@ def _entries(
                 reasons[len(entries)] = reason
             append(entry)
             continue
-        payload = raw + b"\n" if match.re is json_pattern else _csv_payload(match)
-        entry = {"recordId": record["recordId"], "result": OK, "data": b2a_base64(payload, newline=False).decode()}
-        if partition_by_device:
-            # A batch spans few devices and hours: each partition's metadata is made once and shared by its entries.
-            where = match.group(DEVICE_FIELD, "_hour")
-            metadata = partitions.get(where)
-            if metadata is None:
-                metadata = partitions[where] = {"partitionKeys": _fast_partition_keys(*where)}
-            entry["metadata"] = metadata
-            extra_bytes += _METADATA_BYTES + 2 + len(where[0])  # a plain ASCII device id: no escape
-        append(entry)
+        if match.re is json_pattern:
+            payload = raw + b"\n"
+            if partition_by_device:
+                device, moment = match.group(DEVICE_FIELD, TIME_FIELD)
+        else:
+            cells = match.groups() if order is None else match.group(*order)
+            payload = template % cells
+            if b"" in cells:
+                # Only optional doubles can be empty, and in the template only they are unquoted: ':,' and ':}'
+                # appear nowhere else, as no cell holds a comma or a quote.
+                payload = payload.replace(b":,", b":null,").replace(b":}", b":null}")
+            if partition_by_device:
+                device, moment = cells[_CSV_DEVICE_CELL], cells[_CSV_TIME_CELL]
+        text = b2a_base64(payload, newline=False).decode()
+        if not partition_by_device:
+            append({"recordId": record["recordId"], "result": ok, "data": text})
+            continue
+        # A batch spans few devices and hours: each partition's metadata is made once and shared by its entries.
+        where = (device, moment[:13])
+        metadata = partitions.get(where)
+        if metadata is None:
+            metadata = partitions[where] = {"partitionKeys": _fast_partition_keys(device, moment)}
+        append({"recordId": record["recordId"], "result": ok, "data": text, "metadata": metadata})
+        extra_bytes += metadata_bytes + len(device)  # a plain ASCII device id: no escape
     counts[OK] += len(entries) - counts.total()
     return entries, reasons, counts, extra_bytes
 
