@@ -527,28 +527,34 @@ def _general_path(record_id: str, data: object, partition_by_device: bool) -> tu
 # a JSON template. Anything the expressions do not recognise takes the general path, which answers these records
 # identically (the tests hold the two to the same responses); so the fast path never decides that a record fails.
 
-# Written for Python's regular expression engine, which runs these once per record: an optional part is spelled
-# "(?:X|)" rather than "(?:X)?". Both match the same text, trying X first, but "?" on a group compiles to a general
-# repeat, which saves and restores the engine's state at every step, while the branch does not: a third off the CSV
-# expression's time. Groups capture only what the loop reads, for the same reason.
+# Written for Python's regular expression engine, which runs these once per record and spends most of its time on
+# keeping the places it could come back to. So an optional part is spelled "(?:X|)" rather than "(?:X)?": both match
+# the same text, trying X first, but "?" on a group compiles to a general repeat, which saves and restores the state
+# at every step (a third off the CSV expression's time). Where coming back could never lead to a match, the
+# expressions say so: a repeat is possessive ("*+", "{m,n}+") when the character after it cannot be one it takes,
+# and a group is atomic ("(?>...)") when its alternatives all have the same length. Neither changes what matches
+# (tests/lambdas/test_firehose_transform_fast_path.py compares them with the plain spelling); groups capture only
+# what the loop reads, for the same reason.
 
 # A JSON string that the decoder and the encoder (ensure_ascii=False) both leave as it is: printable ASCII, no escape.
 # ASCII only, so that whatever the fast path takes is valid UTF-8 and one byte is one character.
-_RAW_STRING: Final = r'"[ !#-\[\]-~]*"'
+_RAW_STRING: Final = r'"[ !#-\[\]-~]*+"'
 # Printable ASCII without '"' and '\' (and, in CSV, without ','), no space at either end: strip() keeps it, and
 # json.dumps writes it unchanged between two quotes.
 _PLAIN_VALUE: Final = r"[!#-\[\]-~](?:[ !#-\[\]-~]*[!#-\[\]-~]|)"
 _CSV_PLAIN_VALUE: Final = r"[!#-+\--\[\]-~](?:[ !#-+\--\[\]-~]*[!#-+\--\[\]-~]|)"
 # A double exactly as repr() writes it: plain notation (zero, or 1e-4 <= |x| < 1e16), no superfluous zero, at most
 # 15 significant digits. A double holds any 15-digit decimal apart from its neighbours, so repr(float(text)) == text.
-_CANONICAL_DOUBLE: Final = r"-?(?![\d.]{17})(?:0\.(?:0|(?!0000)\d*[1-9])|[1-9]\d*\.(?:0|\d*[1-9]))"
+# Always followed by ',', '}' or the end, never a digit: so "all the digits, the last one not zero" is spelled
+# "\d*+(?<=[1-9])", which does not try every shorter run of digits before failing, as "\d*[1-9]" does.
+_CANONICAL_DOUBLE: Final = r"-?(?![\d.]{17})(?:0\.(?:0|(?!0000)\d*+(?<=[1-9]))|[1-9]\d*+\.(?:0|\d*+(?<=[1-9])))"
 # An integer as repr() writes it back: no "-0", no leading zero, no fraction or exponent.
-_CANONICAL_INTEGER: Final = r"(?:0|-?[1-9]\d{0,30})(?![\d.eE])"
+_CANONICAL_INTEGER: Final = r"(?:0|-?[1-9]\d{0,30}+)(?![\d.eE])"
 # _CANONICAL_UTC on a day that exists in every year; 29 February (and year 0, which datetime refuses) take the
 # general path, which asks datetime.
 _CANONICAL_TIME: Final = (
-    r"(?!0000)\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
-    r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(?!000)\d{3}|)Z"
+    r"(?!0000)\d{4}+-(?>(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    r"T(?>[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(?!000)\d{3}|)Z"
 )
 _JSON_SCALAR: Final = rf"(?:{_RAW_STRING}|true|false|null|{_CANONICAL_INTEGER}|{_CANONICAL_DOUBLE})"
 
@@ -566,7 +572,7 @@ def _embeddable(pattern: str) -> str | None:
         if re.fullmatch(form[1], char)
     ):
         return None
-    return form[1] + form[2]
+    return f"{form[1]}{form[2]}+"  # possessive: the character after it (a quote, a comma, the end) is not in the class
 
 
 def _checked_apart(spec: Mapping[str, Any]) -> bool:

@@ -4,12 +4,15 @@ The other differential tests mostly generate records the fast path declines (spa
 readings are built to sit on its edge: canonical ones, which it must take, and near misses (an integer for a double,
 a trailing zero, ``.000``, 29 February, a capital status, a repeated key, an escape, a non-ASCII character), which it
 may take or leave. Whatever it takes must come out exactly as the general path writes it, metadata and size included.
+And the fast path's expressions, written with possessive repeats and atomic groups for speed, match exactly what
+their plain backtracking spelling matches.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import string
 from datetime import datetime
 from typing import Any
@@ -209,3 +212,43 @@ def test_batches_near_the_lakes_form_get_the_reference_answer(
     actual = transform.transform_records(records, partition_by_device=partition_by_device)
     assert json.dumps(actual.records) == json.dumps(expected.records)
     assert (actual.counts, actual.response_bytes) == (expected.counts, expected.response_bytes)
+
+
+# --- The expressions' spelling ---------------------------------------------------------------------------------------
+
+
+def plain_spelling(pattern: re.Pattern[bytes]) -> re.Pattern[bytes]:
+    """The same expression with every atomic group and possessive repeat written the ordinary, backtracking way."""
+    text = re.sub(rb"([*+}])\+", rb"\1", pattern.pattern.replace(b"(?>", b"(?:"))
+    return re.compile(text)
+
+
+# Characters that make or break the expressions' decisions: digits, signs, separators, quotes, the time's letters.
+EDIT_CHARACTERS = st.sampled_from([*"0123456789", "", ".", "-", "+", ",", ":", '"', "}", "T", "Z", "e", " ", "00"])
+
+
+@st.composite
+def edited_lines(draw: st.DrawFn) -> bytes:
+    """A canonical or nearly canonical line, JSON or CSV, with up to three characters inserted, replaced or removed."""
+    cells = draw(canonical_cells() | near_miss_cells())
+    text = as_csv(cells) if draw(st.booleans()) else as_json(cells, draw(plain_extras))
+    for _ in range(draw(st.integers(0, 3))):
+        start = draw(st.integers(0, len(text)))
+        end = start + draw(st.integers(0, 1))
+        text = text[:start] + draw(EDIT_CHARACTERS) + text[end:]
+    return text.encode("utf-8")
+
+
+@settings(max_examples=1000, deadline=None)
+@given(line=edited_lines())
+def test_the_fast_paths_expressions_match_what_their_plain_spelling_matches(line: bytes) -> None:
+    # Given the fast path's expressions and their plain spelling (the possessive and atomic marks taken out)
+    for pattern in (transform._FAST_JSON, transform._FAST_CSV):
+        plain = plain_spelling(pattern)
+        assert plain.pattern != pattern.pattern  # the marks are there to take out
+
+        # When both read a line near the lake's form, then they agree on whether it matches and on what they capture
+        fast_match, plain_match = pattern.fullmatch(line), plain.fullmatch(line)
+        assert (fast_match is None) == (plain_match is None), line
+        if fast_match is not None and plain_match is not None:
+            assert fast_match.groupdict() == plain_match.groupdict()
