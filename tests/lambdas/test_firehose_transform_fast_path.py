@@ -41,7 +41,7 @@ def canonical_time(moment: datetime) -> str:
     return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
 
 
-# Decimals of at most 13 significant digits, in plain notation: repr() writes them back as they are.
+# Decimals of at most 10 significant digits, in plain notation: repr() writes them back as they are.
 doubles = st.builds(lambda units, places: repr(units / 10**places), st.integers(-(10**9), 10**9), st.integers(0, 4))
 statuses = st.sampled_from(["ok", "warning", "error"])
 extra_values = st.one_of(
