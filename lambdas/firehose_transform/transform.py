@@ -725,10 +725,7 @@ def _entries(
             append(entry)
             continue
         if is_json:
-            # Delivered as it came, plus a newline. Strict base64 spells whole groups of three bytes one way only,
-            # so the input's text is kept up to the last whole group and only the rest is encoded again.
-            cut = len(raw) // 3
-            text = data[: cut * 4] + b2a_base64(raw[cut * 3 :] + b"\n", newline=False).decode()
+            text = b2a_base64(raw + b"\n", newline=False).decode()  # delivered as it came, plus a newline
             if partition_by_device:
                 device, moment = match.group(DEVICE_FIELD, TIME_FIELD)
         else:

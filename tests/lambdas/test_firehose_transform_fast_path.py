@@ -189,7 +189,7 @@ def test_a_json_line_in_an_unusual_base64_spelling_comes_back_in_the_usual_one(
     line["data"] = other_spelling(line["data"])
     assert base64.b64encode(base64.b64decode(line["data"], validate=True)).decode() != line["data"]
 
-    # When transformed, then the fast path's entry is the general path's, which encodes the bytes afresh
+    # When transformed, then the fast path's entry is the general path's: the bytes encoded afresh, not the text kept
     assert_paths_agree(line, partition_by_device)
 
 
