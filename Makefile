@@ -73,10 +73,8 @@ synth: setup $(FLINK_ARTIFACT) ## Synthesize one environment (ENV=sandbox) into 
 
 # The unit tests synthesize each environment once and run the security gate's review on it (tests/conftest.py), so
 # `make test` holds the gate's verdict without synthesizing again; `make security` writes the reports. The Flink
-# job's tests run in its own environment (flink-test), beside the unit tests: neither keeps two cores busy from start
-# to end, so side by side they finish sooner than one after the other; each one's output is printed whole when it ends.
-test: setup lint typecheck ## Run everything CI runs: format, lint, types, tests, the security gate
-	$(MAKE) --no-print-directory --jobs=2 --output-sync=target unit flink-test
+# job's tests run in its own environment (flink-test).
+test: setup lint typecheck unit flink-test ## Run everything CI runs: format, lint, types, tests, the security gate
 
 # --- parts of `make test` ----------------------------------------------------------------------------------------
 

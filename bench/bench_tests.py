@@ -1,10 +1,7 @@
-"""Time `make test` whole, and part by part with the CPU seconds each used and each xdist worker's share of pytest.
+"""Time `make test` part by part, with the CPU seconds each used and each xdist worker's share of pytest.
 
     make bench-tests                                # or: .venv/bin/python -m bench.bench_tests [--runs 2]
     .venv/bin/python -m bench.bench_tests --parts unit
-
-`make test` runs lint and typecheck, then unit and flink-test side by side, so its time is less than the parts' sum:
-the parts alone show where the time goes, `make test` whole is the figure to hold to a minute.
 
 `make test` warm should take at most a minute on 2 cores. On a shared machine the wall-clock seconds depend on the
 other work; the CPU seconds (user + sys of every process a part ran) depend far less, and so does each pytest
@@ -29,13 +26,13 @@ from bench.timing import Timing, children_cpu
 from bench.worker_times import OUTPUT_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("lint", "typecheck", "unit", "flink-test", "test")  # what `make test` runs, alone, then `make test` whole
+PARTS = ("lint", "typecheck", "unit", "flink-test")  # what `make test` runs, in its order
 
 
 def run_part(part: str, times_file: Path) -> Timing:
     """`make <part>`, with the worker-times plugin loaded into pytest for `unit`; exits on failure."""
     env = dict(os.environ)
-    if part == "unit":  # alone: in `make test` the plugin would also reach the Flink suite's pytest
+    if part == "unit":
         env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} -p bench.worker_times".strip()
         env[OUTPUT_VARIABLE] = str(times_file)
     cpu, start = children_cpu(), time.perf_counter()
@@ -84,15 +81,13 @@ def main(argv: list[str]) -> int:
         for run in range(1, args.runs + 1):
             load = os.getloadavg()[0]
             timings = {part: run_part(part, times_file) for part in args.parts}
+            wall, cpu = sum(t.wall for t in timings.values()), sum(t.cpu for t in timings.values())
             print(f"run {run} (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after):")
             for part, timing in timings.items():
                 print(f"  make {part:<10} {timing.wall:7.1f} s wall  {timing.cpu:7.1f} s CPU")
                 if part == "unit" and times_file.exists():
                     print("\n".join(worker_report(times_file)))
-            alone = [timing for part, timing in timings.items() if part != "test"]
-            if len(alone) > 1:
-                wall, cpu = sum(t.wall for t in alone), sum(t.cpu for t in alone)
-                print(f"  {'parts, summed':<15} {wall:7.1f} s wall  {cpu:7.1f} s CPU")
+            print(f"  {'total':<15} {wall:7.1f} s wall  {cpu:7.1f} s CPU")
     return 0
 
 
