@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -37,7 +37,7 @@ def acknowledge(construct: IConstruct, *rule_ids: str, reason: str) -> None:
                 f"acknowledge on {construct.node.path}: rule id {rule_id!r} is not a cdk-nag rule id such as "
                 "'AwsSolutions-S1' or 'AwsSolutions-IAM5[Action::s3:List*]'"
             )
-    require_full_sentence(reason, what=f"acknowledge {', '.join(rule_ids)} on {construct.node.path}")
+    require_full_sentence(reason, what=lambda: f"acknowledge {', '.join(rule_ids)} on {construct.node.path}")
     pending = _deferred.get()
     if pending is not None:
         pending.extend(PendingAcknowledgment(construct, rule_id, reason) for rule_id in rule_ids)
@@ -45,11 +45,16 @@ def acknowledge(construct: IConstruct, *rule_ids: str, reason: str) -> None:
     Validations.of(construct).acknowledge(*(Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids))
 
 
-def require_full_sentence(reason: str, *, what: str) -> None:
-    """Refuse a reason shorter than a sentence: it must say why the finding is safe here, not 'not needed'."""
+def require_full_sentence(reason: str, *, what: str | Callable[[], str]) -> None:
+    """Refuse a reason shorter than a sentence: it must say why the finding is safe here, not 'not needed'.
+
+    `what` names the acknowledgment in the error; a function is called only then (a construct's path is two calls into
+    the CDK's JavaScript runtime, and an app acknowledges hundreds of findings).
+    """
     if len(reason.split()) < _MIN_REASON_WORDS or not reason.rstrip().endswith("."):
+        named = what if isinstance(what, str) else what()
         raise ValueError(
-            f"{what}: reason {reason!r} must be a full sentence (at least {_MIN_REASON_WORDS} words, ending with a "
+            f"{named}: reason {reason!r} must be a full sentence (at least {_MIN_REASON_WORDS} words, ending with a "
             "full stop) saying why the finding is safe here"
         )
 

@@ -41,7 +41,7 @@ def add_resource_acknowledgments(
     for one in ids:
         if not id_pattern.match(one):
             raise ValueError(f"{caller} on {construct.node.path}: {one!r} is not {id_kind}")
-    require_full_sentence(reason, what=f"{caller} {', '.join(ids)} on {construct.node.path}")
+    require_full_sentence(reason, what=lambda: f"{caller} {', '.join(ids)} on {construct.node.path}")
     cfn = cast(CfnResource, resource)
     existing = cfn.get_metadata(metadata_key)
     entries: list[Any] = list(existing.get(list_key, [])) if isinstance(existing, dict) else []

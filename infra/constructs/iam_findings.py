@@ -51,7 +51,7 @@ def acknowledge_wildcard_resources(scope: IConstruct, *resources: str, reason: s
     """
     if not resources:
         raise ValueError(f"acknowledge_wildcard_resources on {scope.node.path}: name at least one resource")
-    require_full_sentence(reason, what=f"acknowledge wildcard resources on {scope.node.path}")
+    require_full_sentence(reason, what=lambda: f"acknowledge wildcard resources on {scope.node.path}")
     scope.node.add_validation(_AcknowledgeResolvedResources(scope, resources, reason))
 
 
