@@ -39,6 +39,7 @@ from pyspark.sql import functions as sf
 from glue_jobs.curate_events import job
 from glue_jobs.curate_events.schema import DEVICE_TABLE_STRUCT, EventSchema, load_schema
 from glue_jobs.curate_events.transforms import CurationCounts, curate, merge_curated
+from glue_jobs.local_spark import local_session
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "lambdas" / "firehose_transform" / "sensor_event_schema.json"
@@ -147,21 +148,6 @@ def measure_merge(
     return best
 
 
-def _session(master: str, shuffle_partitions: int, driver_memory: str) -> SparkSession:
-    session = (
-        SparkSession.builder.master(master)
-        .appName("bench-etl")
-        .config("spark.driver.memory", driver_memory)
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    return session
-
-
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark the Glue job's curation on generated batches.")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="rows per batch")
@@ -178,7 +164,12 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark and print one line per size, then the scaling ratio."""
     arguments = _arguments(argv)
-    spark = _session(arguments.master, arguments.shuffle_partitions, arguments.driver_memory)
+    spark = local_session(
+        "bench-etl",
+        master=arguments.master,
+        shuffle_partitions=arguments.shuffle_partitions,
+        driver_memory=arguments.driver_memory,
+    )
     schema = load_schema(SCHEMA_PATH)
     devices = spark.read.csv(str(DEVICES_PATH), header=True, schema=DEVICE_TABLE_STRUCT).cache()
     print(

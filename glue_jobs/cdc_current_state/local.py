@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 
 from glue_jobs.cdc_current_state import job, transforms
+from glue_jobs.local_spark import local_session
 
 DATABASE: Final = "lake"
 SAMPLE_KEYS: Final = '[{"schema": "public", "table": "%", "key": ["id"]}]'
@@ -112,22 +113,6 @@ class LocalJobIO:
         self.commits += 1
 
 
-def local_session(warehouse: Path) -> SparkSession:
-    """A small local session in UTC with its catalog's warehouse under ``warehouse``."""
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("cdc-current-state-local")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.warehouse.dir", str(warehouse))
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    return session
-
-
 def summary(spark: SparkSession, counts: Sequence[job.TableCounts], arguments: job.JobArguments) -> tuple[str, str]:
     """A text and an HTML summary: the counts, the current rows and the quarantined rows with their reasons."""
     text, sections = [], []
@@ -168,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         table_keys=job.parse_table_keys(SAMPLE_KEYS),
         database=DATABASE,
     )
-    spark = local_session(out / "warehouse")
+    spark = local_session("cdc-current-state-local", warehouse=out / "warehouse")
     try:
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
         counts = job.run(LocalJobIO(spark), arguments)

@@ -32,6 +32,7 @@ from typing import Final
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
+from glue_jobs import local_spark
 from glue_jobs.curate_events import job, transforms
 from glue_jobs.curate_events.schema import EventSchema
 
@@ -106,17 +107,7 @@ def glue_error_records(malformed: DataFrame) -> DataFrame:
 
 def local_session(master: str = "local[2]") -> SparkSession:
     """A small local session in UTC, as the job runs on Glue."""
-    session = (
-        SparkSession.builder.master(master)
-        .appName("curate-events-local")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    return session
+    return local_spark.local_session("curate-events-local", master=master, shuffle_partitions=4)
 
 
 def _arguments(argv: Sequence[str] | None) -> job.JobArguments:

@@ -50,20 +50,9 @@ def write_raw(
 
 def local_spark() -> SparkSession:
     """A small local SparkSession in UTC, quiet."""
-    from pyspark.sql import SparkSession
+    from glue_jobs.local_spark import local_session  # with pyspark: only the local run needs it
 
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("eda-local")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "1g")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    return session
+    return local_session("eda-local", driver_memory="1g")
 
 
 def curate_raw(spark: SparkSession, raw: Path, curated: Path) -> dict[str, int]:
