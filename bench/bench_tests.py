@@ -1,7 +1,7 @@
 """Time `make test` part by part, with the CPU seconds each used and each xdist worker's share of pytest.
 
     make bench-tests                                # or: .venv/bin/python -m bench.bench_tests [--runs 2]
-    .venv/bin/python -m bench.bench_tests --parts unit
+    .venv/bin/python -m bench.bench_tests --parts unit flink-test   # each suite alone
 
 `make test` warm should take at most a minute on 2 cores. On a shared machine the wall-clock seconds depend on the
 other work; the CPU seconds (user + sys of every process a part ran) depend far less, and so does each pytest
@@ -26,18 +26,27 @@ from bench.timing import Timing, children_cpu
 from bench.worker_times import OUTPUT_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("lint", "typecheck", "unit", "flink-test")  # what `make test` runs, in its order
+# What `make test` runs, in its order: the Makefile's `test` recipe runs the two test suites side by side, as `both`.
+PARTS = {
+    "lint": ["lint"],
+    "typecheck": ["typecheck"],
+    "both": ["--no-print-directory", "-j2", "--output-sync=target", "unit", "flink-test"],
+    "unit": ["unit"],
+    "flink-test": ["flink-test"],
+}
+DEFAULT_PARTS = ("lint", "typecheck", "both")
 
 
 def run_part(part: str, times_file: Path) -> Timing:
-    """`make <part>`, with the worker-times plugin loaded into pytest for `unit`; exits on failure."""
+    """`make <part>` (`both`: unit and flink-test side by side), with the worker-times plugin loaded into pytest's
+    unit tests; exits on failure."""
     env = dict(os.environ)
-    if part == "unit":
+    if part in ("unit", "both"):
         env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} -p bench.worker_times".strip()
         env[OUTPUT_VARIABLE] = str(times_file)
     cpu, start = children_cpu(), time.perf_counter()
     result = subprocess.run(  # noqa: S603 - fixed argv
-        ["make", part],  # noqa: S607 - make from PATH, as a user runs it
+        ["make", *PARTS[part]],  # noqa: S607 - make from PATH, as a user runs it
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -72,7 +81,13 @@ def main(argv: list[str]) -> int:
     """Run the parts `--runs` times and print each run's figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="runs of the whole sequence (default 1)")
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="make targets to time")
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(DEFAULT_PARTS),
+        help="make targets to time; both: unit and flink-test side by side, as `make test` runs them (the default)",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error(f"--runs {args.runs}: give 1 or more")
@@ -84,10 +99,11 @@ def main(argv: list[str]) -> int:
             wall, cpu = sum(t.wall for t in timings.values()), sum(t.cpu for t in timings.values())
             print(f"run {run} (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after):")
             for part, timing in timings.items():
-                print(f"  make {part:<10} {timing.wall:7.1f} s wall  {timing.cpu:7.1f} s CPU")
-                if part == "unit" and times_file.exists():
+                label = "unit + flink-test" if part == "both" else part
+                print(f"  make {label:<17} {timing.wall:7.1f} s wall  {timing.cpu:7.1f} s CPU")
+                if part in ("unit", "both") and times_file.exists():
                     print("\n".join(worker_report(times_file)))
-            print(f"  {'total':<15} {wall:7.1f} s wall  {cpu:7.1f} s CPU")
+            print(f"  {'total':<22} {wall:7.1f} s wall  {cpu:7.1f} s CPU")
     return 0
 
 

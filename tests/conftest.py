@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest.nodeid import NodeId  # pytest 9.2's structured node id (see _suffix_node_id)
 from botocore import loaders
+from hypothesis import settings
 
-from tests.synth import BARE, BARE_BLOCK, ENVIRONMENTS, VARIANT, VARIANT_BLOCK, Synthesized, synthesize
+from tests.synth import BARE, BARE_BLOCK, ENVIRONMENTS, REVIEW_CACHE, VARIANT, VARIANT_BLOCK, Synthesized, synthesize
 from tools.security import gate
 from tools.security.model import Report
 from tools.security.synthesis import for_review
@@ -33,9 +34,12 @@ LAKE_FIXTURES = {
 
 def pytest_configure(config: pytest.Config) -> None:
     """Know the group mark when xdist is off too (`-p no:xdist`), as --strict-markers requires; parse each AWS
-    service's model once per process."""
+    service's model once per process; no Hypothesis deadline (the suites share the cores with each other: speed is
+    the benchmarks' business, never a test's)."""
     config.addinivalue_line("markers", "xdist_group(name): run every test of the group on the same xdist worker")
     _share_botocore_models()
+    settings.register_profile("untimed", deadline=None)
+    settings.load_profile("untimed")
 
 
 def _share_botocore_models() -> None:
@@ -112,7 +116,7 @@ def security_review(synthesized: dict[str, Synthesized]) -> Report:
 
     It applies each environment's deferred acknowledgments, once.
     """
-    return gate.review([for_review(name, synth.synthesis) for name, synth in synthesized.items()])
+    return gate.review([for_review(name, synth.synthesis) for name, synth in synthesized.items()], cache=REVIEW_CACHE)
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +142,7 @@ def combinations(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesized,
         synthesize(name, tmp_path_factory.mktemp(f"cdk.out-{name}"), environments={name: block}, for_review=True)
         for name, block in ((VARIANT, VARIANT_BLOCK), (BARE, BARE_BLOCK))
     )
-    review = gate.review([for_review(synth.settings.name, synth.synthesis) for synth in synths])
+    review = gate.review([for_review(synth.settings.name, synth.synthesis) for synth in synths], cache=REVIEW_CACHE)
     return synths[0], synths[1], review
 
 

@@ -15,10 +15,15 @@ from infra.lake import Lake
 from infra.synthesis import ROOT, Synthesis, cdk_context, environment_names, load_settings
 from infra.synthesis import synthesize as synthesize_environment
 from tools.security.synthesis import REVIEW_OPTIONS
+from tools.security.tool_runs import ToolCache
 
 __all__ = ["ROOT", "cdk_context", "load_settings"]
 
 ENVIRONMENTS = environment_names()
+# The test session's memory of the review tools' outputs by what they read (tools.security.tool_runs): a run after a
+# change starts only the tools whose templates or configuration changed. It is in the clone, so a fresh clone (CI)
+# runs every tool; `make clean` empties it.
+REVIEW_CACHE = ToolCache(ROOT / ".cache" / "security-tools")
 # Every unit (stack) an environment can have, in deployment order, and the optional ones with the settings block that
 # turns each on; a test checks the app builds exactly the units each environment enables.
 UNITS = (

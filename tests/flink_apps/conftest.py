@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from hypothesis import settings
+
 APP_DIR = Path(__file__).resolve().parents[2] / "flink_apps" / "stream_analytics"
 sys.path.insert(0, str(APP_DIR))
 
@@ -13,6 +15,10 @@ sys.path.insert(0, str(APP_DIR))
 # for seconds: the C1 compiler alone warms up far sooner than the tiered default, and the serial collector suits its
 # small heap (the Spark tests' JVM is started the same way). Interleaved runs of the job test: about 12 s instead of 18.
 os.environ.setdefault("JVM_ARGS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+
+# No Hypothesis deadline: this suite runs beside pytest's workers (make test), and speed is the benchmarks' business.
+settings.register_profile("untimed", deadline=None)
+settings.load_profile("untimed")
 
 
 def pytest_sessionfinish() -> None:

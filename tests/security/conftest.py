@@ -17,9 +17,11 @@ from constructs import Construct
 from infra.checkov import skip_check
 from infra.guard import acknowledge_control
 from infra.nag import acknowledge
+from tests.synth import REVIEW_CACHE
 from tools.security import checkov_findings, gate, reports
 from tools.security.model import Finding, Report
 from tools.security.synthesis import SynthesizedEnvironment, synthesize_app
+from tools.security.tool_runs import copy_name
 
 # W3005 fires on the Lambda's role dependency; E3999 matches no cfn-lint rule at all, so its ignore is stale.
 CFN_LINT_CONFIG = """regions:
@@ -92,8 +94,9 @@ def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Reviewed:
     """The throwaway app synthesized and reviewed by the gate, with its reports written."""
     root = tmp_path_factory.mktemp("security")
     env = synthesize_app("throwaway", root / "cdk.out" / "throwaway", build_throwaway)
-    report = gate.review([env], cfn_lint_config=CFN_LINT_CONFIG)
+    report = gate.review([env], cfn_lint_config=CFN_LINT_CONFIG, cache=REVIEW_CACHE)
     reports.write(report, root / "reports")
     # checkov itself, on the templates as synthesized (skips included), to prove it reads the skips the way we write.
-    checkov_raw = checkov_findings.run_checkov(env.outdir)
+    as_synthesized = {copy_name(env.name, stack): path.read_text() for stack, path in env.templates.items()}
+    checkov_raw = checkov_findings.run_checkov(as_synthesized, cache=REVIEW_CACHE)
     return Reviewed(env=env, report=report, out=root / "reports", checkov_raw=checkov_raw)

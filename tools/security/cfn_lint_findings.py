@@ -11,9 +11,9 @@ import json
 import re
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,10 @@ from tools.security.model import (
     load_template,
     relative,
 )
+from tools.security.tool_runs import ToolCache, copy_name, run_on_copies
 
 CONFIG = ROOT / ".cfnlintrc.yaml"
+_CONFIG_COPY = "cfnlintrc.yaml"  # the configuration's name beside the template copies
 _LEVELS: dict[str, Severity] = {"Error": "error", "Warning": "warning", "Informational": "info"}
 
 
@@ -72,47 +74,41 @@ def without_ignores(config_text: str) -> str:
     return "\n".join(kept) + "\n"
 
 
-def run_cfn_lint(templates: list[Path], config_text: str) -> list[dict[str, Any]]:
-    """cfn-lint's JSON matches for `templates`, with the configuration minus its ignores."""
-    with tempfile.TemporaryDirectory() as scratch:
-        config_file = Path(scratch) / "cfnlintrc.yaml"
-        config_file.write_text(without_ignores(config_text))
+def run_cfn_lint(files: Mapping[str, str], config_text: str, cache: ToolCache | None = None) -> list[dict[str, Any]]:
+    """cfn-lint's JSON matches for template copies (relative name -> text), with the configuration minus its ignores."""
+    argv = ["--format", "json", "--config-file", _CONFIG_COPY, "--", *sorted(files)]
+
+    def run(folder: Path) -> str:
         result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            [
-                str(Path(sys.executable).with_name("cfn-lint")),
-                "--format",
-                "json",
-                "--config-file",
-                str(config_file),
-                "--",
-                *(str(t) for t in templates),
-            ],
-            cwd=ROOT,
+            [str(Path(sys.executable).with_name("cfn-lint")), *argv],
+            cwd=folder,
             capture_output=True,
             text=True,
             check=False,
         )
-    # Exit status is a bit mask of the levels found (2 error, 4 warning, 8 informational); 1 means cfn-lint failed.
-    if result.returncode & 1 or not result.stdout.strip().startswith("["):
-        raise RuntimeError(f"cfn-lint failed (exit {result.returncode}): {result.stderr.strip() or result.stdout}")
-    return list(json.loads(result.stdout))
+        # Exit status is a bit mask of the levels found (2 error, 4 warning, 8 informational); 1: cfn-lint failed.
+        if result.returncode & 1 or not result.stdout.strip().startswith("["):
+            raise RuntimeError(f"cfn-lint failed (exit {result.returncode}): {result.stderr.strip() or result.stdout}")
+        return result.stdout
+
+    inputs = {**files, _CONFIG_COPY: without_ignores(config_text)}
+    return list(json.loads(run_on_copies(["cfn-lint", version("cfn-lint"), *argv], inputs, run, cache)))
 
 
 def scan(
-    templates: Mapping[tuple[str, str], Path], config_text: str | None = None
+    templates: Mapping[tuple[str, str], Path], config_text: str | None = None, cache: ToolCache | None = None
 ) -> tuple[list[Finding], list[Acknowledgment]]:
     """cfn-lint findings for templates keyed by (environment, stack), and the configuration's ignores."""
     config_text = CONFIG.read_text() if config_text is None else config_text
     ignored = ignores(config_text)
-    by_file = {path.resolve(): key for key, path in templates.items()}
+    by_copy = {copy_name(*key): key for key in templates}
     paths = {key: construct_paths(load_template(path)) for key, path in templates.items()}
-    matches = run_cfn_lint(list(templates.values()), config_text)
+    matches = run_cfn_lint({name: templates[key].read_text() for name, key in by_copy.items()}, config_text, cache)
 
     findings: list[Finding] = []
     covered: dict[str, int] = {}
     for match in matches:
-        filename = Path(match["Filename"])
-        environment, stack = by_file[(filename if filename.is_absolute() else ROOT / filename).resolve()]
+        environment, stack = by_copy[Path(match["Filename"]).as_posix()]
         rule = str(match["Rule"]["Id"])
         location = match.get("Location", {}).get("Path") or []
         logical_id = str(location[1]) if len(location) > 1 and location[0] == "Resources" else None

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tools.security.metadata import Use, reason_problem, resource_acknowledgments
 from tools.security.model import ROOT, Acknowledgment, Finding, Status, construct_paths, load_template, relative
+from tools.security.tool_runs import ToolCache, copy_name, run_on_copies
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
@@ -40,59 +40,60 @@ def _without_skips(template: dict[str, Any]) -> dict[str, Any]:
     return dict(copy)
 
 
-def run_checkov(directory: Path, checkov: Path = CHECKOV) -> dict[str, Any]:
-    """checkov's JSON report for the CloudFormation templates under `directory`, without touching the network."""
+def version(checkov: Path = CHECKOV) -> str:
+    """checkov's version, read from its virtual environment's package metadata (it is not importable here)."""
+    for dist_info in sorted(checkov.parent.parent.glob("lib/python*/site-packages/checkov-*.dist-info")):
+        return dist_info.name.removeprefix("checkov-").removesuffix(".dist-info")
+    return "unknown"
+
+
+# Offline: no guidelines, severities or policies from the vendor's platform.
+_ARGUMENTS = ["--framework", "cloudformation", "--output", "json", "--compact", "--skip-download"]
+
+
+def run_checkov(files: Mapping[str, str], checkov: Path = CHECKOV, cache: ToolCache | None = None) -> dict[str, Any]:
+    """checkov's JSON report for CloudFormation template copies (relative name -> text), without the network."""
     if not checkov.exists():
         raise RuntimeError(f"checkov is not installed at {relative(checkov, ROOT)}: `make security` installs it")
     env = {key: value for key, value in os.environ.items() if key not in {"BC_API_KEY", "PRISMA_API_URL"}}
-    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [
-            str(checkov),
-            "--directory",
-            str(directory),
-            "--framework",
-            "cloudformation",
-            "--output",
-            "json",
-            "--compact",
-            "--skip-download",  # no guidelines, severities or policies from the vendor's platform: offline
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**env, "LOG_LEVEL": "ERROR"},
-    )
-    # 0: nothing failed, 1: some check failed; anything else is checkov failing.
-    if result.returncode not in (0, 1):
-        raise RuntimeError(f"checkov failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}")
-    report = json.loads(result.stdout)
+
+    def run(folder: Path) -> str:
+        result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [str(checkov), "--directory", str(folder), *_ARGUMENTS],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**env, "LOG_LEVEL": "ERROR"},
+        )
+        # 0: nothing failed, 1: some check failed; anything else is checkov failing.
+        if result.returncode not in (0, 1):
+            raise RuntimeError(f"checkov failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}")
+        return result.stdout
+
+    report = json.loads(run_on_copies(["checkov", version(checkov), *_ARGUMENTS], files, run, cache))
     # One framework gives one report; an empty directory gives a summary with no `results`.
     return dict(report[0] if isinstance(report, list) else report)
 
 
 def scan(
-    templates: Mapping[tuple[str, str], Path], checkov: Path = CHECKOV
+    templates: Mapping[tuple[str, str], Path], checkov: Path = CHECKOV, cache: ToolCache | None = None
 ) -> tuple[list[Finding], list[Acknowledgment], dict[str, int]]:
     """checkov findings for templates keyed by (environment, stack), their skips, and passed checks per environment."""
     originals = {key: load_template(path) for key, path in templates.items()}
-    with tempfile.TemporaryDirectory() as scratch:
-        copies: dict[str, tuple[str, str]] = {}
-        for (environment, stack), template in originals.items():
-            copy = Path(scratch) / environment / f"{stack}.template.json"
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            copy.write_text(json.dumps(_without_skips(template), indent=1))
-            copies[f"/{environment}/{copy.name}"] = (environment, stack)
-        report = run_checkov(Path(scratch), checkov)
+    # checkov names each file by its path under the folder it scans, from its root.
+    copies = {copy_name(*key): key for key in templates}
+    files = {name: json.dumps(_without_skips(originals[key]), indent=1) for name, key in copies.items()}
+    report = run_checkov(files, checkov, cache)
     results = report.get("results", {})
 
     findings: list[Finding] = []
     passed: dict[str, int] = {}
     for check in results.get("passed_checks", []):
-        environment, _ = copies[check["file_path"]]
+        environment, _ = copies[check["file_path"].lstrip("/")]
         passed[environment] = passed.get(environment, 0) + 1
     used: set[Use] = set()
     for check in results.get("failed_checks", []):
-        environment, stack = copies[check["file_path"]]
+        environment, stack = copies[check["file_path"].lstrip("/")]
         logical_id = str(check["resource"]).split(".", 1)[-1]
         check_id = str(check["check_id"])
         comment = skips(originals[(environment, stack)]).get((logical_id, check_id))
@@ -120,7 +121,7 @@ def scan(
             )
         )
     for error in results.get("parsing_errors", []):
-        environment, stack = copies.get(str(error), ("", str(error)))
+        environment, stack = copies.get(str(error).lstrip("/"), ("", str(error)))
         findings.append(
             Finding(
                 tool="checkov",

@@ -11,6 +11,7 @@ from tools.security import cfn_lint_findings, checkov_findings, guard_findings, 
 from tools.security.checkov_findings import CHECKOV
 from tools.security.model import Acknowledgment, Finding, Report, load_template, sort_findings
 from tools.security.synthesis import SynthesizedEnvironment, synthesize
+from tools.security.tool_runs import ToolCache
 
 
 def review(
@@ -18,17 +19,21 @@ def review(
     *,
     checkov: Path = CHECKOV,
     cfn_lint_config: str | None = None,
+    cache: ToolCache | None = None,
 ) -> Report:
-    """Every tool over every stack of the synthesized environments (applies their pending acknowledgments)."""
+    """Every tool over every stack of the synthesized environments (applies their pending acknowledgments).
+
+    `cache`: where the external tools' outputs are remembered by what they read (tools.security.tool_runs).
+    """
     findings: list[Finding] = []
     acknowledgments: list[Acknowledgment] = []
     templates = {(env.name, stack): path for env in environments for stack, path in env.templates.items()}
     # cfn-lint, checkov and cfn-guard are processes of their own that read the templates: they run while cdk-nag
     # walks the construct trees here (only this thread talks to the CDK's JavaScript runtime).
     with ThreadPoolExecutor(max_workers=3) as pool:
-        linting = pool.submit(cfn_lint_findings.scan, templates, cfn_lint_config)
-        checking = pool.submit(checkov_findings.scan, templates, checkov)
-        guarding = pool.submit(guard_findings.scan, templates)
+        linting = pool.submit(cfn_lint_findings.scan, templates, cfn_lint_config, cache)
+        checking = pool.submit(checkov_findings.scan, templates, checkov, cache)
+        guarding = pool.submit(guard_findings.scan, templates, cache=cache)
         for env in environments:
             nag, acks = nag_findings.scan(env)
             findings += nag
@@ -43,7 +48,7 @@ def review(
         versions={
             "cdk-nag": version("cdk-nag"),
             "cfn-lint": version("cfn-lint"),
-            "checkov": _checkov_version(checkov),
+            "checkov": checkov_findings.version(checkov),
             "cfn-guard": guard_findings.version(),
         },
         resources={
@@ -57,10 +62,3 @@ def review(
 def run(names: Sequence[str], *, assemblies: Path, checkov: Path = CHECKOV) -> Report:
     """Synthesize each named environment into `assemblies/<name>` and review them all."""
     return review([synthesize(name, assemblies / name) for name in names], checkov=checkov)
-
-
-def _checkov_version(checkov: Path) -> str:
-    """checkov's version, read from its virtual environment's package metadata (it is not importable here)."""
-    for dist_info in sorted(checkov.parent.parent.glob("lib/python*/site-packages/checkov-*.dist-info")):
-        return dist_info.name.removeprefix("checkov-").removesuffix(".dist-info")
-    return "unknown"

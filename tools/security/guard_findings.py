@@ -30,6 +30,7 @@ from tools.security.model import (
     load_template,
     relative,
 )
+from tools.security.tool_runs import ToolCache, copy_name, run_on_copies
 
 PACKAGE = ROOT / "node_modules" / "@cdklabs" / "cdk-validator-cfnguard"
 RULESET = "control-tower"
@@ -101,25 +102,40 @@ def rules_for(resource_types: set[str], package: Path = PACKAGE) -> list[Path]:
 
 
 def run_guard(
-    templates: list[Path], package: Path = PACKAGE, *, resource_types: set[str] | None = None
+    files: Mapping[str, str],
+    package: Path = PACKAGE,
+    *,
+    resource_types: set[str] | None = None,
+    cache: ToolCache | None = None,
 ) -> list[dict[str, Any]]:
-    """cfn-guard's structured JSON report: one entry per template, with the rules it did not comply with.
+    """cfn-guard's structured JSON report on template copies (relative name -> text): one entry per template, with
+    the rules it did not comply with.
 
     `resource_types`: every type the templates hold, to run only the rules that report on them (None: every rule).
     """
     binary = guard_binary(package)
     if not binary.exists():
         raise RuntimeError(f"cfn-guard is not installed at {relative(binary, ROOT)}: `make setup` installs it")
-    argv = [str(binary), "validate"]
-    for rules in [rules_dir(package)] if resource_types is None else rules_for(resource_types, package):
-        argv += ["--rules", str(rules)]
-    for template in templates:
-        argv += ["--data", str(template)]
+    rules = [rules_dir(package)] if resource_types is None else rules_for(resource_types, package)
+    argv = [arg for name in sorted(files) for arg in ("--data", name)]
     argv += ["--output-format", "json", "--show-summary", "none", "--structured"]
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603 - fixed argv, no shell
-    if result.returncode not in (0, _FAILED) or not result.stdout.strip().startswith("["):
-        raise RuntimeError(f"cfn-guard failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}")
-    return list(json.loads(result.stdout))
+
+    def run(folder: Path) -> str:
+        rule_args = [arg for path in rules for arg in ("--rules", str(path))]
+        result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [str(binary), "validate", *rule_args, *argv], cwd=folder, capture_output=True, text=True, check=False
+        )
+        if result.returncode not in (0, _FAILED) or not result.stdout.strip().startswith("["):
+            raise RuntimeError(f"cfn-guard failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}")
+        # guard names each file by its absolute path: name it as given, so that the output is the folder's own.
+        entries = json.loads(result.stdout)
+        for entry in entries:
+            entry["name"] = Path(entry["name"]).relative_to(folder).as_posix()
+        return json.dumps(entries)
+
+    # The rules are the pinned package's: its version and the rule files' names inside it say which were run.
+    identity = ["cfn-guard", version(package), *(path.relative_to(rules_dir(package)).as_posix() for path in rules)]
+    return list(json.loads(run_on_copies([*identity, *argv], files, run, cache)))
 
 
 def violations(report_entry: Mapping[str, Any]) -> set[tuple[str, str, str]]:
@@ -163,17 +179,18 @@ def acknowledgments(template: Mapping[str, Any]) -> dict[tuple[str, str], str]:
 
 
 def scan(
-    templates: Mapping[tuple[str, str], Path], package: Path = PACKAGE
+    templates: Mapping[tuple[str, str], Path], package: Path = PACKAGE, cache: ToolCache | None = None
 ) -> tuple[list[Finding], list[Acknowledgment]]:
     """Guard findings for templates keyed by (environment, stack), and the acknowledgments in them."""
-    by_file = {str(path): key for key, path in templates.items()}
+    by_copy = {copy_name(*key): key for key in templates}
     known = controls(package)
     findings: list[Finding] = []
     used: set[Use] = set()
     originals = {key: load_template(path) for key, path in templates.items()}
     types = {str(resource.get("Type")) for t in originals.values() for resource in t.get("Resources", {}).values()}
-    for entry in run_guard(list(templates.values()), package, resource_types=types):
-        environment, stack = by_file[str(entry["name"])]
+    files = {name: templates[key].read_text() for name, key in by_copy.items()}
+    for entry in run_guard(files, package, resource_types=types, cache=cache):
+        environment, stack = by_copy[str(entry["name"])]
         template = originals[(environment, stack)]
         acks, paths = acknowledgments(template), construct_paths(template)
         for control_id, logical_id, message in sorted(violations(entry)):

@@ -1,0 +1,15 @@
+"""The test-suite benchmark times what `make test` runs, the way it runs it."""
+
+from __future__ import annotations
+
+import re
+
+from bench.bench_tests import PARTS
+from tests.synth import ROOT
+
+
+def test_the_benchmark_runs_the_two_suites_as_make_test_does() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert recipe, "the Makefile has a test target with a recipe"
+    assert f"$(MAKE) {' '.join(PARTS['both'])}" in recipe.group(1)
