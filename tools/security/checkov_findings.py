@@ -60,6 +60,7 @@ def run_checkov(files: Mapping[str, str], checkov: Path = CHECKOV, cache: ToolCa
     def run(folder: Path) -> str:
         result = subprocess.run(  # noqa: S603 - fixed argv, no shell
             [str(checkov), "--directory", str(folder), *_ARGUMENTS],
+            cwd=folder,  # no configuration file of the clone's: what it reads is what the cache key holds
             capture_output=True,
             text=True,
             check=False,
