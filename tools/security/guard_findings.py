@@ -128,9 +128,9 @@ def run_guard(
         if result.returncode not in (0, _FAILED) or not result.stdout.strip().startswith("["):
             raise RuntimeError(f"cfn-guard failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}")
         # guard names each file by its absolute path: name it as given, so that the output is the folder's own.
-        entries = json.loads(result.stdout)
+        entries, root = json.loads(result.stdout), folder.resolve()  # resolved: macOS's /tmp is a link
         for entry in entries:
-            entry["name"] = Path(entry["name"]).relative_to(folder).as_posix()
+            entry["name"] = Path(entry["name"]).resolve().relative_to(root).as_posix()
         return json.dumps(entries)
 
     # The rules are the pinned package's: its version and the rule files' names inside it say which were run.
