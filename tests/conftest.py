@@ -15,11 +15,6 @@ from _pytest.nodeid import NodeId  # pytest 9.2's structured node id (see _suffi
 from botocore import loaders
 from hypothesis import settings
 
-from tests.synth import BARE, BARE_BLOCK, ENVIRONMENTS, REVIEW_CACHE, VARIANT, VARIANT_BLOCK, Synthesized, synthesize
-from tools.security import gate
-from tools.security.model import Report
-from tools.security.synthesis import for_review
-
 LAKE_FIXTURES = {
     "synthesized",
     "sandbox",
@@ -98,13 +93,20 @@ def _suffix_node_id(item: pytest.Item, group: str) -> None:
         item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
+# The CDK, the gate and Spark are imported by the fixtures that need them: a run of tests that use none of them (the
+# Lambdas', the tools') starts in a second less.
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from tests.synth import Synthesized
+    from tools.security.model import Report
 
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
     """Every environment in cdk.json, synthesized once for the whole session, as the security gate synthesizes."""
+    from tests.synth import ENVIRONMENTS, synthesize
+
     return {
         name: synthesize(name, tmp_path_factory.mktemp(f"cdk.out-{name}"), for_review=True) for name in ENVIRONMENTS
     }
@@ -116,6 +118,10 @@ def security_review(synthesized: dict[str, Synthesized]) -> Report:
 
     It applies each environment's deferred acknowledgments, once.
     """
+    from tests.synth import REVIEW_CACHE
+    from tools.security import gate
+    from tools.security.synthesis import for_review
+
     return gate.review([for_review(name, synth.synthesis) for name, synth in synthesized.items()], cache=REVIEW_CACHE)
 
 
@@ -138,6 +144,10 @@ def combinations(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesized,
 
     The review applies their deferred acknowledgments, so from then on their stacks carry them as any synthesis does.
     """
+    from tests.synth import BARE, BARE_BLOCK, REVIEW_CACHE, VARIANT, VARIANT_BLOCK, synthesize
+    from tools.security import gate
+    from tools.security.synthesis import for_review
+
     synths = tuple(
         synthesize(name, tmp_path_factory.mktemp(f"cdk.out-{name}"), environments={name: block}, for_review=True)
         for name, block in ((VARIANT, VARIANT_BLOCK), (BARE, BARE_BLOCK))
