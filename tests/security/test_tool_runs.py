@@ -73,15 +73,24 @@ def test_without_a_cache_the_tool_runs_every_time(tmp_path: Path) -> None:
     assert tool.runs == 2
 
 
-def test_entries_unread_for_the_keeping_time_are_removed_when_another_is_written(tmp_path: Path) -> None:
-    cache = ToolCache(tmp_path / "cache", keep_days=1)
+def test_only_the_most_recently_used_entries_are_kept(tmp_path: Path) -> None:
+    cache = ToolCache(tmp_path / "cache", keep=2)
     run_on_copies(["lint", "1.0"], FILES, Tool(), cache)
-    [old] = list((tmp_path / "cache").glob("*.gz"))
-    two_days_ago = time.time() - 2 * 86_400
-    os.utime(old, (two_days_ago, two_days_ago))
     run_on_copies(["lint", "2.0"], FILES, Tool(), cache)
-    assert old not in list((tmp_path / "cache").glob("*.gz"))
-    assert len(list((tmp_path / "cache").glob("*.gz"))) == 1
+    entries = {p.name: p for p in (tmp_path / "cache").glob("*.gz")}
+    for age, entry in enumerate(sorted(entries.values())):  # written in the same second: give them distinct times
+        os.utime(entry, (time.time() - 100 * (age + 1),) * 2)
+    # Reading version 1.0's entry makes it the most recently used
+    tool = Tool()
+    run_on_copies(["lint", "1.0"], FILES, tool, cache)
+    assert tool.runs == 0
+    # So a third entry pushes out version 2.0's
+    run_on_copies(["lint", "3.0"], FILES, Tool(), cache)
+    assert len(list((tmp_path / "cache").glob("*.gz"))) == 2
+    again = Tool()
+    run_on_copies(["lint", "1.0"], FILES, again, cache)
+    run_on_copies(["lint", "2.0"], FILES, again, cache)
+    assert again.runs == 1
 
 
 def test_a_copy_needs_plain_environment_and_stack_names() -> None:
