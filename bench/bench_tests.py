@@ -37,14 +37,14 @@ PARTS = {
 DEFAULT_PARTS = ("lint", "typecheck", "both")
 
 
-def run_part(part: str, times_file: Path) -> Timing:
+def run_part(part: str, times_file: Path) -> tuple[Timing, float]:
     """`make <part>` (`both`: unit and flink-test side by side), with the worker-times plugin loaded into pytest's
-    unit tests; exits on failure."""
+    unit tests, and when it started (seconds since the epoch); exits on failure."""
     env = dict(os.environ)
     if part in ("unit", "both"):
         env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} -p bench.worker_times".strip()
         env[OUTPUT_VARIABLE] = str(times_file)
-    cpu, start = children_cpu(), time.perf_counter()
+    cpu, start, started = children_cpu(), time.perf_counter(), time.time()
     result = subprocess.run(  # noqa: S603 - fixed argv
         ["make", *PARTS[part]],  # noqa: S607 - make from PATH, as a user runs it
         cwd=ROOT,
@@ -56,24 +56,30 @@ def run_part(part: str, times_file: Path) -> Timing:
     timing = Timing(wall=time.perf_counter() - start, cpu=children_cpu() - cpu)
     if result.returncode != 0:
         raise SystemExit(f"error: make {part} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
-    return timing
+    return timing, started
 
 
-def worker_report(times_file: Path) -> list[str]:
-    """Each worker's busy seconds, split by xdist group (the `@group` of the node id), busiest worker first."""
+def worker_report(times_file: Path, started: float) -> list[str]:
+    """Each worker's busy seconds, split by xdist group (the `@group` of the node id), busiest worker first, and when
+    it started its first test and ended its last, counted from the start of the make command: before the first,
+    the workers start and collect; after the last, the session's fixtures are torn down."""
     phases: list[list[object]] = json.loads(times_file.read_text(encoding="utf-8"))
     busy: defaultdict[str, float] = defaultdict(float)
     groups: defaultdict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for worker, node_id, _phase, seconds in phases:
+    spans: dict[str, tuple[float, float]] = {}
+    for worker, node_id, _phase, seconds, start, stop in phases:
         name = str(node_id).rsplit("::", 1)[-1]
         group = name.rsplit("@", 1)[1] if "@" in name and name.rfind("@") > name.rfind("]") else "(no group)"
         busy[str(worker)] += float(str(seconds))
         groups[str(worker)][group] += float(str(seconds))
+        first, last = spans.get(str(worker), (float("inf"), 0.0))
+        spans[str(worker)] = (min(first, float(str(start))), max(last, float(str(stop))))
     lines = []
     for worker, seconds in sorted(busy.items(), key=lambda item: -item[1]):
         shares = sorted(groups[worker].items(), key=lambda item: -item[1])
         split = ", ".join(f"{group} {share:.1f} s" for group, share in shares)
-        lines.append(f"    {worker}: busy {seconds:.1f} s ({split})")
+        first, last = (moment - started for moment in spans[worker])
+        lines.append(f"    {worker}: busy {seconds:.1f} s ({split}); tests from {first:.1f} s to {last:.1f} s")
     return lines
 
 
@@ -95,14 +101,15 @@ def main(argv: list[str]) -> int:
         times_file = Path(tmp) / "worker-times.json"
         for run in range(1, args.runs + 1):
             load = os.getloadavg()[0]
-            timings = {part: run_part(part, times_file) for part in args.parts}
+            runs = {part: run_part(part, times_file) for part in args.parts}
+            timings = {part: timing for part, (timing, _) in runs.items()}
             wall, cpu = sum(t.wall for t in timings.values()), sum(t.cpu for t in timings.values())
             print(f"run {run} (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after):")
             for part, timing in timings.items():
                 label = "unit + flink-test" if part == "both" else part
                 print(f"  make {label:<17} {timing.wall:7.1f} s wall  {timing.cpu:7.1f} s CPU")
                 if part in ("unit", "both") and times_file.exists():
-                    print("\n".join(worker_report(times_file)))
+                    print("\n".join(worker_report(times_file, started=runs[part][1])))
             print(f"  {'total':<22} {wall:7.1f} s wall  {cpu:7.1f} s CPU")
     return 0
 

@@ -1,7 +1,8 @@
 """A pytest plugin for bench.bench_tests: the time of every test phase, with the xdist worker that ran it.
 
 Loaded with ``-p bench.worker_times`` and ``WORKER_TIMES=<file>``; the controlling process writes one JSON list of
-``[worker, node id, phase, seconds]`` at the end of the session.
+``[worker, node id, phase, seconds, start, stop]`` (start and stop in seconds since the epoch) at the end of the
+session.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 OUTPUT_VARIABLE = "WORKER_TIMES"
-_phases: list[tuple[str, str, str, float]] = []
+_phases: list[tuple[str, str, str, float, float, float]] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -21,7 +22,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     node = getattr(report, "node", None)
     gateway = getattr(node, "gateway", None)
     worker = str(getattr(gateway, "id", "main"))
-    _phases.append((worker, report.nodeid, report.when, float(report.duration)))
+    _phases.append((worker, report.nodeid, report.when, report.duration, report.start, report.stop))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
