@@ -74,10 +74,17 @@ synth: setup $(FLINK_ARTIFACT) ## Synthesize one environment (ENV=sandbox) into 
 # The unit tests synthesize each environment once and run the security gate's review on it (tests/conftest.py), so
 # `make test` holds the gate's verdict without synthesizing again; `make security` writes the reports. The Flink
 # job's tests run in its own environment (flink-test).
-# The Flink job's tests run beside pytest's two workers: their JVM is mostly waiting, which pytest's workers alone leave
-# the cores doing (make bench-tests: about 5 s of a minute). Each part's output is printed whole when it ends.
+# The Flink job's tests run beside pytest's two workers, which alone leave the cores idle part of the time (make
+# bench-tests: about 5 s of a minute); each suite's output is printed whole when it ends. GNU make 3 (macOS's
+# /usr/bin/make) has no --output-sync, so there the two run one after the other.
+ifneq ($(filter 3.%,$(MAKE_VERSION)),)
+TEST_SUITES := --no-print-directory unit flink-test
+else
+TEST_SUITES := --no-print-directory -j2 --output-sync=target unit flink-test
+endif
+
 test: setup lint typecheck ## Run everything CI runs: format, lint, types, tests, the security gate
-	@$(MAKE) --no-print-directory -j2 --output-sync=target unit flink-test
+	@$(MAKE) $(TEST_SUITES)
 
 # --- parts of `make test` ----------------------------------------------------------------------------------------
 
