@@ -6,8 +6,10 @@ alone: the tool and its version, its configuration, and the text of those copies
 under the hash of all of that, and a later run over the same text reads it back instead of starting the tool again.
 
 `make security` starts every tool every time; the test session passes a cache (in the clone, `.cache/`), so a test
-run after a change starts only the tools whose templates or configuration changed. A change of tool version, rule
-file, configuration or template misses the cache by construction; `make clean` empties it.
+run after a change starts only the tools whose templates or configuration changed. A new version of a tool (for
+cfn-guard, of the pinned package that ships its rules), another configuration or argument, or a changed template
+misses the cache by construction. What a tool reads from outside the clone (a user's own `~/.cfnlintrc`) is not in
+the key: `make clean` empties the cache.
 """
 
 from __future__ import annotations
