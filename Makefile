@@ -22,7 +22,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE :=
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help setup synth test lint typecheck unit security snapshot-update bench bench-tests clean
+.PHONY: help setup synth test test-suites lint typecheck unit security snapshot-update bench bench-tests clean
 .PHONY: deploy smoke diff destroy cost curate-local
 .PHONY: analytics-start analytics-stop analytics-status
 
@@ -83,7 +83,10 @@ else
 TEST_SUITES := --no-print-directory -j2 --output-sync=target unit flink-test
 endif
 
-test: setup lint typecheck ## Run everything CI runs: format, lint, types, tests, the security gate
+test: setup lint typecheck test-suites ## Run everything CI runs: format, lint, types, tests, the security gate
+
+# The two suites as `make test` runs them (what make bench-tests times).
+test-suites:
 	@$(MAKE) $(TEST_SUITES)
 
 # --- parts of `make test` ----------------------------------------------------------------------------------------

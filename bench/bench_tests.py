@@ -26,11 +26,11 @@ from bench.timing import Timing, children_cpu
 from bench.worker_times import OUTPUT_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
-# What `make test` runs, in its order: the Makefile's `test` recipe runs the two test suites side by side, as `both`.
+# What `make test` runs, in its order: its last part, `test-suites`, runs the two test suites side by side (`both`).
 PARTS = {
     "lint": ["lint"],
     "typecheck": ["typecheck"],
-    "both": ["--no-print-directory", "-j2", "--output-sync=target", "unit", "flink-test"],
+    "both": ["test-suites"],
     "unit": ["unit"],
     "flink-test": ["flink-test"],
 }
